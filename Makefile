@@ -1,0 +1,86 @@
+# fmnist-bottleneck: train -> export -> analyze -> site, each stage a file target in $(RUN).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+RUN ?= runs/default
+PRESET ?= default
+DATA_DIR ?= data
+FASHION_MNIST_DIR ?=
+RESUME ?=
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+VENV_STAMP := $(VENV)/.installed
+DATA_STAMP := $(DATA_DIR)/FashionMNIST/raw/t10k-labels-idx1-ubyte
+SHARED_SRC := analyzer/artifacts.py analyzer/idx.py
+TRAINER_SRC := $(wildcard trainer/*.py) $(SHARED_SRC)
+EXPORTER_SRC := $(wildcard exporter/*.py) trainer/model.py trainer/config.py $(SHARED_SRC)
+ANALYZER_SRC := $(filter-out analyzer/site.py,$(wildcard analyzer/*.py))
+SITE_SRC := analyzer/site.py $(wildcard site_templates/*)
+LOCAL_DATA := $(if $(FASHION_MNIST_DIR),--local-dir $(FASHION_MNIST_DIR))
+
+.PHONY: help install data train export analyze site all serve test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  variables: RUN=$(RUN) PRESET=$(PRESET) DATA_DIR=$(DATA_DIR) FASHION_MNIST_DIR=$(FASHION_MNIST_DIR) RESUME=$(RESUME)"
+
+install: $(VENV_STAMP) ## create .venv with the project, all extras and the dev tools
+
+$(VENV_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[all,dev]'
+	touch $@
+
+data: $(DATA_STAMP) ## fetch (or copy from FASHION_MNIST_DIR) and verify Fashion-MNIST
+
+$(DATA_STAMP): | $(VENV_STAMP)
+	$(PY) -m trainer data --data-dir $(DATA_DIR) $(LOCAL_DATA)
+
+train: $(RUN)/snapshots.npz ## train the bottleneck CNN (RESUME=1 continues a killed run)
+
+# One training run writes all four (snapshots.npz last, when it completes). The checkpoint of a
+# killed run is kept (.PRECIOUS) so that RESUME=1 can continue it.
+TRAIN_OUT := $(RUN)/snapshots.npz $(RUN)/checkpoint.pt $(RUN)/history.json $(RUN)/config.json
+.PRECIOUS: $(RUN)/checkpoint.pt $(RUN)/export_report.json
+$(TRAIN_OUT) &: $(DATA_STAMP) $(TRAINER_SRC) | $(VENV_STAMP)
+	$(PY) -m trainer train --run $(RUN) --preset $(PRESET) --data-dir $(DATA_DIR) $(LOCAL_DATA) $(if $(RESUME),--resume)
+
+export: $(RUN)/model.onnx ## export the checkpoint to ONNX and prove it equal to PyTorch
+
+# The report is written even when a check fails (and kept, to read why); the model only on success.
+$(RUN)/model.onnx $(RUN)/export_report.json &: $(RUN)/checkpoint.pt $(EXPORTER_SRC) | $(VENV_STAMP)
+	$(PY) -m exporter --run $(RUN) --data-dir $(DATA_DIR)
+
+analyze: $(RUN)/analysis/results.json ## analyse the ONNX model on the CPU (no torch)
+
+$(RUN)/analysis/results.json: $(RUN)/model.onnx $(RUN)/snapshots.npz $(RUN)/history.json $(ANALYZER_SRC)
+	$(PY) -m analyzer --model $(RUN)/model.onnx --data $(DATA_DIR) --snapshots $(RUN)/snapshots.npz \
+		--history $(RUN)/history.json --out $(RUN)/analysis
+
+site: $(RUN)/site/index.html ## render the static report into RUN/site
+
+$(RUN)/site/index.html: $(RUN)/analysis/results.json $(RUN)/export_report.json $(RUN)/config.json $(SITE_SRC)
+	$(PY) -m analyzer.site --run $(RUN)
+
+all: site ## data -> train -> export -> analyze -> site
+
+serve: $(RUN)/site/index.html ## serve the report at http://127.0.0.1:8000 with mkdocs
+	$(PY) -m mkdocs serve -f $(RUN)/mkdocs.yml -a 127.0.0.1:8000
+
+test: $(VENV_STAMP) ## run the test suite (needs FASHION_MNIST_DIR or internet)
+	FASHION_MNIST_DIR=$(FASHION_MNIST_DIR) $(PY) -m pytest -q
+
+lint: $(VENV_STAMP) ## ruff
+	$(PY) -m ruff check trainer exporter analyzer tests bench
+
+bench: $(VENV_STAMP) $(DATA_STAMP) ## measure speed and accuracy into bench/results.json
+	$(PY) bench/run.py --data-dir $(DATA_DIR)
+
+clean: ## remove the run folder RUN (keeps data/ and .venv)
+	rm -rf $(RUN)

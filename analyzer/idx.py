@@ -1,0 +1,77 @@
+"""Reading the Fashion-MNIST IDX files with numpy alone, and fingerprinting the test set.
+
+The analyzer reads the test split from `DATA_DIR/FashionMNIST/raw/`, either the extracted IDX files
+or the official `.gz` files. `test_set_sha256` hashes the *decompressed* bytes, so a model exported
+from extracted files recognises the same data given as `.gz` files and the other way round.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+TEST_IMAGES = "t10k-images-idx3-ubyte"
+TEST_LABELS = "t10k-labels-idx1-ubyte"
+IMAGES_MAGIC = 2051  # unsigned bytes, 3 dimensions
+LABELS_MAGIC = 2049  # unsigned bytes, 1 dimension
+
+
+class IdxError(ValueError):
+    """An IDX file is missing, truncated or not the kind of file expected."""
+
+
+def raw_folder(data_dir: str | Path) -> Path:
+    """Where torchvision keeps Fashion-MNIST's files under a data root."""
+    return Path(data_dir) / "FashionMNIST" / "raw"
+
+
+def read_raw_bytes(folder: Path, name: str) -> bytes:
+    """The decompressed bytes of `name` in `folder`, from the IDX file or else its `.gz`."""
+    plain, packed = folder / name, folder / f"{name}.gz"
+    if plain.is_file():
+        return plain.read_bytes()
+    if packed.is_file():
+        try:
+            return gzip.decompress(packed.read_bytes())
+        except (OSError, EOFError) as exc:
+            raise IdxError(f"{packed} is not a valid gzip file ({exc}); replace it") from exc
+    raise IdxError(f"{plain} not found (nor {packed.name}); run \"make data\" first")
+
+
+def parse_idx(data: bytes, magic: int, source: str) -> np.ndarray:
+    """Decode IDX bytes, checking the magic number and that the size matches the header."""
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise IdxError(f"{source}: {len(data)} bytes is too short for an IDX header")
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        raise IdxError(f"{source}: magic number {found}, expected {magic}")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(data) != expected:
+        raise IdxError(f"{source}: {len(data)} bytes, header promises {expected}; file truncated?")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def load_test_set(data_dir: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """Test images (N, 28, 28) uint8, labels (N,) int64 and the sha256 of both decompressed files."""
+    folder = raw_folder(data_dir)
+    image_bytes = read_raw_bytes(folder, TEST_IMAGES)
+    label_bytes = read_raw_bytes(folder, TEST_LABELS)
+    images = parse_idx(image_bytes, IMAGES_MAGIC, str(folder / TEST_IMAGES))
+    labels = parse_idx(label_bytes, LABELS_MAGIC, str(folder / TEST_LABELS))
+    if images.shape[1:] != (28, 28) or images.shape[0] != labels.shape[0]:
+        raise IdxError(f"{folder}: images {images.shape} and labels {labels.shape} do not match")
+    return images, labels.astype(np.int64), fingerprint(image_bytes, label_bytes)
+
+
+def fingerprint(image_bytes: bytes, label_bytes: bytes) -> str:
+    """sha256 of the decompressed test images followed by the decompressed test labels."""
+    digest = hashlib.sha256()
+    digest.update(image_bytes)
+    digest.update(label_bytes)
+    return digest.hexdigest()

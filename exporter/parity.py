@@ -1,0 +1,84 @@
+"""Proof that the ONNX graph computes what the PyTorch model computes, on the whole test set.
+
+Runs the 10,000 test images through the model (eval, fp32) and through onnxruntime on the CPU and
+returns the figures that `RUN/export_report.json` records; `failures(report)` lists what is out of
+tolerance, and the exporter refuses to write a model while that list is not empty.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from exporter.onnx_export import INPUT_NAME, OUTPUT_NAMES
+
+TOLERANCE = 1e-4  # largest allowed |torch - onnxruntime| of any logit or bottleneck coordinate
+BATCH_SIZES = (1, 7, 1000)  # must all give the same outputs for the same images
+BATCH_CHECK_IMAGES = 1000  # images run at every batch size
+CONSISTENCY_TOLERANCE = 1e-5
+
+
+def run_session(session: ort.InferenceSession, images: np.ndarray, batch: int) -> tuple[np.ndarray, ...]:
+    """(logits, bottleneck) of float images (N, 1, 28, 28) in batches of `batch`."""
+    parts = [session.run(list(OUTPUT_NAMES), {INPUT_NAME: images[i : i + batch]}) for i in range(0, len(images), batch)]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(len(OUTPUT_NAMES)))
+
+
+@torch.no_grad()
+def run_torch(model: torch.nn.Module, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    outputs = [model(torch.from_numpy(images[i : i + 1000])) for i in range(0, len(images), 1000)]
+    return tuple(torch.cat([o[k] for o in outputs]).numpy() for k in range(2))
+
+
+def compare(model: torch.nn.Module, onnx_bytes: bytes, images: np.ndarray, labels: np.ndarray) -> dict:
+    """Figures of agreement between `model` and the serialized graph on uint8 `images`."""
+    x = (images.astype(np.float32) / 255.0)[:, None]  # (N, 1, 28, 28) in [0, 1]
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    torch_logits, torch_z = run_torch(model, x)
+    onnx_logits, onnx_z = run_session(session, x, 1000)
+    disagree = np.flatnonzero(torch_logits.argmax(1) != onnx_logits.argmax(1))
+    top2 = np.sort(torch_logits, axis=1)[:, -2:]
+    ties = np.flatnonzero(top2[:, 1] - top2[:, 0] <= TOLERANCE)
+    subset = x[:BATCH_CHECK_IMAGES]
+    by_batch = {b: run_session(session, subset, b) for b in BATCH_SIZES}
+    reference = by_batch[BATCH_SIZES[-1]]
+    batch_diff = max(
+        float(np.abs(out[k] - reference[k]).max()) for out in by_batch.values() for k in range(2)
+    )
+    return {
+        "images": int(len(labels)),
+        "max_abs_diff_logits": float(np.abs(torch_logits - onnx_logits).max()),
+        "max_abs_diff_bottleneck": float(np.abs(torch_z - onnx_z).max()),
+        "tolerance": TOLERANCE,
+        "prediction_disagreements": [int(i) for i in disagree],
+        "near_ties": [int(i) for i in ties],
+        "torch_accuracy": float((torch_logits.argmax(1) == labels).mean()),
+        "onnx_accuracy": float((onnx_logits.argmax(1) == labels).mean()),
+        "batch_sizes": list(BATCH_SIZES),
+        "batch_consistency_images": int(len(subset)),
+        "max_abs_diff_across_batch_sizes": batch_diff,
+    }
+
+
+def failures(report: dict, trainer_accuracy: float) -> list[str]:
+    """Every check of `report` that failed, as a sentence; empty when the export is sound."""
+    problems = []
+    for key in ("max_abs_diff_logits", "max_abs_diff_bottleneck"):
+        if report[key] > TOLERANCE:
+            problems.append(f"{key} = {report[key]:.3g} exceeds {TOLERANCE}")
+    untied = sorted(set(report["prediction_disagreements"]) - set(report["near_ties"]))
+    if untied:
+        problems.append(f"torch and onnxruntime predict different classes for test images {untied[:10]}")
+    trainer_correct = round(trainer_accuracy * report["images"])
+    onnx_correct = round(report["onnx_accuracy"] * report["images"])
+    if abs(onnx_correct - trainer_correct) > len(report["near_ties"]):
+        problems.append(
+            f"ONNX test accuracy {report['onnx_accuracy']:.4f} differs from the trainer's last "
+            f"recorded {trainer_accuracy:.4f}; was the checkpoint evaluated on this test set?"
+        )
+    if report["max_abs_diff_across_batch_sizes"] > CONSISTENCY_TOLERANCE:
+        problems.append(
+            f"outputs change with the batch size by up to {report['max_abs_diff_across_batch_sizes']:.3g}"
+        )
+    return problems

@@ -1,0 +1,77 @@
+"""Tiny ONNX models built with onnx.helper and tiny IDX test sets, whose answers are known.
+
+`linear_pixel_model(weight, bias)` reads the first two pixels of each image as its 2-D bottleneck
+and applies `logits = z @ weight + bias`; with images whose first two pixels we choose, every
+logit, probability and prediction can be worked out in numpy.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def linear_pixel_model(
+    weight: np.ndarray,
+    bias: np.ndarray,
+    class_names: list[str] | None,
+    outputs: tuple[str, str] = ("logits", "bottleneck"),
+    input_shape=("N", 1, 28, 28),
+    extra_metadata: dict[str, str] | None = None,
+) -> onnx.ModelProto:
+    """image -> first two pixels (bottleneck) -> Gemm (logits)."""
+    classes = weight.shape[1]
+    nodes = [
+        helper.make_node("Reshape", ["image", "flat_shape"], ["flat"]),
+        helper.make_node("Gather", ["flat", "pixel_ids"], [outputs[1]], axis=1),
+        helper.make_node("Gemm", [outputs[1], "W", "B"], [outputs[0]]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([-1, 784], np.int64), "flat_shape"),
+        numpy_helper.from_array(np.array([0, 1], np.int64), "pixel_ids"),
+        numpy_helper.from_array(weight.astype(np.float32), "W"),
+        numpy_helper.from_array(bias.astype(np.float32), "B"),
+    ]
+    graph = helper.make_graph(
+        nodes, "handmade",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, list(input_shape))],
+        [helper.make_tensor_value_info(outputs[0], TensorProto.FLOAT, ["N", classes]),
+         helper.make_tensor_value_info(outputs[1], TensorProto.FLOAT, ["N", 2])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    props = dict(extra_metadata or {})
+    if class_names is not None:
+        props["class_names"] = json.dumps(class_names)
+    helper.set_model_props(model, props)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def write_test_set(data_dir: Path, images: np.ndarray, labels: np.ndarray, packed: bool = False) -> None:
+    """IDX test files (extracted, or .gz when packed) under data_dir/FashionMNIST/raw/."""
+    raw = data_dir / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    n = len(labels)
+    image_bytes = (2051).to_bytes(4, "big") + b"".join(v.to_bytes(4, "big") for v in (n, 28, 28))
+    image_bytes += images.astype(np.uint8).tobytes()
+    label_bytes = (2049).to_bytes(4, "big") + n.to_bytes(4, "big") + labels.astype(np.uint8).tobytes()
+    for name, payload in (("t10k-images-idx3-ubyte", image_bytes), ("t10k-labels-idx1-ubyte", label_bytes)):
+        if packed:
+            (raw / f"{name}.gz").write_bytes(gzip.compress(payload))
+        else:
+            (raw / name).write_bytes(payload)
+
+
+def images_with_pixels(pairs: list[tuple[int, int]]) -> np.ndarray:
+    """Blank images whose first two pixels hold the given byte values."""
+    images = np.zeros((len(pairs), 28, 28), np.uint8)
+    for i, (a, b) in enumerate(pairs):
+        images[i, 0, 0], images[i, 0, 1] = a, b
+    return images

@@ -1,0 +1,1 @@
+"""Training stage: fits the bottleneck CNN on Fashion-MNIST and records its run folder."""

@@ -1,0 +1,102 @@
+"""Command line of the training stage: `python -m trainer data|train ...`.
+
+Parses arguments, resolves the configuration, and turns expected failures into one
+`error: ...` line on stderr with exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+import torchvision
+
+from analyzer.artifacts import write_json
+from trainer import data
+from trainer.config import PRESETS, resolve
+from trainer.train import ResumeError, pick_device, train
+
+THREADS = 2  # these machines have 2 cores; more threads only contend
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trainer", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data_cmd = commands.add_parser("data", help="fetch or copy Fashion-MNIST and verify it")
+    train_cmd = commands.add_parser("train", help="train the bottleneck CNN into a run folder")
+    for cmd in (data_cmd, train_cmd):
+        cmd.add_argument("--data-dir", default="data", help="dataset root (default: %(default)s)")
+        cmd.add_argument(
+            "--local-dir",
+            default=os.environ.get("FASHION_MNIST_DIR") or None,
+            help="folder with the four official .gz files, used instead of downloading "
+            "(default: $FASHION_MNIST_DIR)",
+        )
+    train_cmd.add_argument("--run", default="runs/default", help="run folder (default: %(default)s)")
+    train_cmd.add_argument("--preset", default="default", choices=list(PRESETS))
+    train_cmd.add_argument("--epochs", type=int, help="override the preset's epoch count")
+    train_cmd.add_argument("--seed", type=int, help="override the preset's seed")
+    train_cmd.add_argument("--lr", type=float, help="override the preset's peak learning rate")
+    train_cmd.add_argument("--bottleneck-dim", type=int, help="override the bottleneck width")
+    train_cmd.add_argument("--train-subset", type=int, help="train on the first N images only")
+    train_cmd.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto")
+    train_cmd.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
+    return parser
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
+
+
+def run_train(args: argparse.Namespace) -> None:
+    config = resolve(
+        args.preset,
+        epochs=args.epochs,
+        seed=args.seed,
+        lr=args.lr,
+        bottleneck_dim=args.bottleneck_dim,
+        train_subset=args.train_subset,
+        device=args.device,
+    )
+    torch.set_num_threads(THREADS)
+    data.prepare(args.data_dir, args.local_dir)
+    train_split = data.load(args.data_dir, train=True)
+    test_split = data.load(args.data_dir, train=False)
+    run = Path(args.run)
+    run.mkdir(parents=True, exist_ok=True)
+    device = pick_device(config.device)
+    resolved = {
+        "config": config.to_json(),
+        "device": str(device),
+        "device_name": device_name(device),
+        "threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+        "torchvision_version": torchvision.__version__,
+        "python_version": platform.python_version(),
+    }
+    print(json.dumps(resolved, indent=2))
+    write_json(run / "config.json", resolved)
+    last = train(config, train_split, test_split, run, resume=args.resume)
+    print(f"done: test accuracy {last['test_accuracy']:.4f}; outputs in {run}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "data":
+            raw = data.prepare(args.data_dir, args.local_dir)
+            print(f"Fashion-MNIST verified in {raw}")
+        else:
+            run_train(args)
+    except (data.DataError, ResumeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,69 @@
+"""The bottleneck CNN: a small VGG-style feature extractor, a narrow bottleneck, a linear classifier.
+
+`forward(x)` takes float images in [0, 1] of shape (N, 1, 28, 28) and returns
+`(logits, bottleneck)`; the input normalisation lives inside the model, so the exported ONNX graph
+needs no preprocessing outside it. The bottleneck is `Linear -> BatchNorm1d` (its output is what the
+classifier sees); batch-normalising the D coordinates keeps the points centred and on a stable scale
+while the classifier's weights, not the features, carry the logit norm.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# Mean and standard deviation of the Fashion-MNIST training pixels in [0, 1].
+PIXEL_MEAN = 0.2860
+PIXEL_STD = 0.3530
+
+
+def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    """3x3 convolution (same padding), batch norm, ReLU: the network's only building block."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class BottleneckCNN(nn.Module):
+    """28x28 -> conv@28 -> pool -> 2 convs@14 -> pool -> 2 convs@7 -> global max -> D -> classes."""
+
+    def __init__(
+        self,
+        widths: tuple[int, int, int] = (32, 64, 128),
+        bottleneck_dim: int = 2,
+        num_classes: int = 10,
+    ) -> None:
+        super().__init__()
+        w0, w1, w2 = widths
+        self.register_buffer("pixel_mean", torch.tensor(PIXEL_MEAN))
+        self.register_buffer("pixel_std", torch.tensor(PIXEL_STD))
+        self.features = nn.Sequential(
+            conv_bn_relu(1, w0),  # (N, w0, 28, 28)
+            nn.MaxPool2d(2),  # (N, w0, 14, 14)
+            conv_bn_relu(w0, w1),
+            conv_bn_relu(w1, w1),
+            nn.MaxPool2d(2),  # (N, w1, 7, 7)
+            conv_bn_relu(w1, w2),
+            conv_bn_relu(w2, w2),
+            nn.AdaptiveMaxPool2d(1),
+            nn.Flatten(),  # (N, w2)
+        )
+        self.bottleneck = nn.Sequential(
+            nn.Linear(w2, bottleneck_dim, bias=False),
+            nn.BatchNorm1d(bottleneck_dim),
+        )
+        self.classifier = nn.Linear(bottleneck_dim, num_classes)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = (images - self.pixel_mean) / self.pixel_std
+        z = self.bottleneck(self.features(x))  # (N, D)
+        return self.classifier(z), z
+
+
+def multiply_accumulates(widths: tuple[int, int, int], bottleneck_dim: int = 2) -> int:
+    """Multiply-accumulates of one forward pass on one image (convolutions and linear layers)."""
+    w0, w1, w2 = widths
+    convs = 28 * 28 * 9 * w0 + 14 * 14 * 9 * (w0 * w1 + w1 * w1) + 7 * 7 * 9 * (w1 * w2 + w2 * w2)
+    return convs + w2 * bottleneck_dim + bottleneck_dim * 10
