@@ -24,6 +24,7 @@ LAST_FRAME_MS = 2500  # hold the trained state
 FIGSIZE = (6.4, 5.2)
 GIF_DPI = 96
 PALETTE_SIZE = 96
+MIN_COLOUR_DISTANCE = 12  # RGB distance between any two palette colours
 
 
 def frame_title(epoch: float, step: int) -> str:
@@ -53,14 +54,34 @@ def render_frames(coords: np.ndarray, labels: np.ndarray, epochs: np.ndarray, st
     plt.close(fig)
 
 
+def fixed_palette(rgb: np.ndarray) -> Image.Image:
+    """The most frequent exact colours of a frame, as a palette for every frame.
+
+    Taken from the last frame, where every class colour shows in quantity, and exact (not
+    averaged, as a median cut would), so the background stays white, a colour never shifts
+    between frames, and the points keep the legend's colours.
+    """
+    picture = Image.fromarray(rgb)
+    counts = picture.getcolors(maxcolors=picture.width * picture.height)
+    colours: list[tuple[int, int, int]] = []
+    for _, colour in sorted(counts, key=lambda c: -c[0]):
+        # skip near-duplicates: Pillow maps pixels to a palette through a coarse colour cache,
+        # which would otherwise pick, e.g., (252, 252, 252) for the white background
+        if all(sum((a - b) ** 2 for a, b in zip(colour, kept)) > MIN_COLOUR_DISTANCE**2 for kept in colours):
+            colours.append(colour)
+        if len(colours) == PALETTE_SIZE:
+            break
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([v for colour in colours for v in colour])
+    return palette
+
+
 def write_gif(coords: np.ndarray, labels: np.ndarray, epochs: np.ndarray, steps: np.ndarray,
               class_names: list[str], axis_labels: tuple[str, str], path: Path) -> dict:
     """Write the GIF atomically; return its frame count, delays, limits and size."""
     rendered = list(render_frames(coords, labels, epochs, steps, class_names, axis_labels))
     limits = rendered[-1][1]
-    # One palette for every frame, taken from the last (where every class colour shows in
-    # quantity), so a colour never shifts between frames or away from the legend.
-    palette = Image.fromarray(rendered[-1][0]).quantize(colors=PALETTE_SIZE, method=Image.Quantize.MEDIANCUT)
+    palette = fixed_palette(rendered[-1][0])
     frames = [Image.fromarray(rgb).quantize(palette=palette, dither=Image.Dither.NONE) for rgb, _ in rendered]
     durations = [FRAME_MS] * (len(frames) - 1) + [LAST_FRAME_MS]
     with atomic_path(path) as tmp:

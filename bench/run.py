@@ -40,9 +40,9 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def matmul_peak_gflops(size: int = 2048, repeats: int = 7) -> float:
-    """fp32 GFLOP/s of a large matmul on THREADS threads (median of `repeats`)."""
-    a, b = torch.rand(size, size), torch.rand(size, size)
+def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 7) -> float:
+    """GFLOP/s of a large matmul in `dtype` on THREADS threads (median of `repeats`)."""
+    a, b = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
     torch.mm(a, b)
     times = []
     for _ in range(repeats):
@@ -140,7 +140,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     runs = REPO / "bench" / "runs"
-    peak = matmul_peak_gflops()
+    peak = matmul_peak_gflops(torch.float32)
+    bf16_peak = matmul_peak_gflops(torch.bfloat16)
     training = train_runs(args.presets, args.seeds, args.data_dir, runs)
     first = REPO / training[0]["run"]
     stages = stage_times(first, args.data_dir)
@@ -160,6 +161,8 @@ def main() -> None:
         "machine": {"processor": platform.processor() or platform.machine(), "threads": THREADS,
                     "torch": torch.__version__, "onnxruntime": ort.__version__, "gpu": None},
         "fp32_matmul_peak_gflops": peak,
+        "bf16_matmul_peak_gflops": bf16_peak,
+        "gpu_note": "no GPU was lent to the session that ran this benchmark: not measured",
         "summary": summary,
         "training_runs": training,
         "stages_on_first_run": {**stages, "train_seconds": default_wall,

@@ -23,17 +23,23 @@ def linear_pixel_model(
     outputs: tuple[str, str] = ("logits", "bottleneck"),
     input_shape=("N", 1, 28, 28),
     extra_metadata: dict[str, str] | None = None,
+    squared: bool = False,
 ) -> onnx.ModelProto:
-    """image -> first two pixels (bottleneck) -> Gemm (logits)."""
-    classes = weight.shape[1]
+    """image -> first D pixels (bottleneck, D = rows of weight) -> Gemm (logits).
+
+    With `squared`, the head sees the bottleneck squared: logits are no longer affine in it.
+    """
+    dims, classes = weight.shape
+    head_input = "z_squared" if squared else outputs[1]
     nodes = [
         helper.make_node("Reshape", ["image", "flat_shape"], ["flat"]),
         helper.make_node("Gather", ["flat", "pixel_ids"], [outputs[1]], axis=1),
-        helper.make_node("Gemm", [outputs[1], "W", "B"], [outputs[0]]),
+        *([helper.make_node("Mul", [outputs[1], outputs[1]], ["z_squared"])] if squared else []),
+        helper.make_node("Gemm", [head_input, "W", "B"], [outputs[0]]),
     ]
     inits = [
         numpy_helper.from_array(np.array([-1, 784], np.int64), "flat_shape"),
-        numpy_helper.from_array(np.array([0, 1], np.int64), "pixel_ids"),
+        numpy_helper.from_array(np.arange(dims, dtype=np.int64), "pixel_ids"),
         numpy_helper.from_array(weight.astype(np.float32), "W"),
         numpy_helper.from_array(bias.astype(np.float32), "B"),
     ]
@@ -41,7 +47,7 @@ def linear_pixel_model(
         nodes, "handmade",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, list(input_shape))],
         [helper.make_tensor_value_info(outputs[0], TensorProto.FLOAT, ["N", classes]),
-         helper.make_tensor_value_info(outputs[1], TensorProto.FLOAT, ["N", 2])],
+         helper.make_tensor_value_info(outputs[1], TensorProto.FLOAT, ["N", dims])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
@@ -69,9 +75,9 @@ def write_test_set(data_dir: Path, images: np.ndarray, labels: np.ndarray, packe
             (raw / name).write_bytes(payload)
 
 
-def images_with_pixels(pairs: list[tuple[int, int]]) -> np.ndarray:
-    """Blank images whose first two pixels hold the given byte values."""
-    images = np.zeros((len(pairs), 28, 28), np.uint8)
-    for i, (a, b) in enumerate(pairs):
-        images[i, 0, 0], images[i, 0, 1] = a, b
+def images_with_pixels(values: list[tuple[int, ...]]) -> np.ndarray:
+    """Blank images whose first pixels hold the given byte values."""
+    images = np.zeros((len(values), 28, 28), np.uint8)
+    for i, row in enumerate(values):
+        images[i, 0, : len(row)] = row
     return images

@@ -93,6 +93,28 @@ def test_ranking_by_wrong_class_probability(tmp_path):
     assert np.allclose(results["bottleneck"]["head"]["weight"], weight.T, atol=1e-4)
 
 
+def test_wider_bottleneck_is_projected_without_regions(tmp_path):
+    rng = np.random.default_rng(0)
+    values = [tuple(int(v) for v in rng.integers(0, 256, 3)) for _ in range(40)]
+    weight = np.array([[3.0, 0, 0, -3], [0, 3, 0, -3], [0, 0, 3, -3]])
+    code, results, out = analyse(tmp_path, linear_pixel_model(weight, np.zeros(4), FMNIST[:4]),
+                                 images_with_pixels(values), np.arange(40) % 4)
+    assert code == 0
+    assert results["bottleneck"]["dim"] == 3 and results["bottleneck"]["projection"] == "pca"
+    assert results["bottleneck"]["regions_drawn"] is False
+    assert np.load(out / "embeddings.npz")["coords"].shape == (40, 3)
+    assert Image.open(out / "bottleneck_map.png").size[0] > 500
+
+
+def test_non_affine_head_gets_points_without_regions(tmp_path):
+    weight = np.array([[4.0, 0.0], [0.0, 4.0]])
+    values = [(a, b) for a in (0, 90, 180, 250) for b in (10, 120, 240)]
+    code, results, _ = analyse(tmp_path, linear_pixel_model(weight, np.zeros(2), FMNIST[:2], squared=True),
+                               images_with_pixels(values), np.arange(12) % 2)
+    assert code == 0
+    assert results["bottleneck"]["head"]["linear"] is False and results["bottleneck"]["regions_drawn"] is False
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

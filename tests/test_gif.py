@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from analyzer import animation
+from analyzer.figures import class_colours
 
 NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
@@ -37,6 +38,20 @@ def test_frames_delays_and_size(tmp_path):
     assert delays == [animation.FRAME_MS] * (len(steps) - 1) + [animation.LAST_FRAME_MS]
     assert path.stat().st_size <= 5_000_000
     assert gif.info.get("loop") == 0
+
+
+def test_colours_are_exact_and_fixed(tmp_path):
+    coords, labels, epochs, steps = spiral_snapshots(frames=20)
+    path = tmp_path / "b.gif"
+    animation.write_gif(coords, labels, epochs, steps, NAMES, ("u1", "u2"), path)
+    gif = Image.open(path)
+    legend = {tuple(round(255 * v) for v in colour) for colour in class_colours(10)}
+    for frame in (0, 10, 19):
+        gif.seek(frame)
+        rgb = gif.convert("RGB")
+        assert rgb.getpixel((2, 2)) == (255, 255, 255)  # a white background, not a palette's near-white
+        present = {colour for _, colour in rgb.getcolors(maxcolors=1 << 20)}
+        assert legend <= present  # every class colour, exactly as in the legend, in every frame
 
 
 def test_every_point_inside_the_axes_of_every_frame():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class TrainConfig:
     preset: str = "default"  # name of the preset these values came from
-    epochs: int = 30  # passes over the training images
+    epochs: int = 40  # passes over the training images
     batch_size: int = 128  # images per optimiser step
     lr: float = 0.1  # peak SGD learning rate (after warm-up)
     momentum: float = 0.9  # Nesterov momentum
