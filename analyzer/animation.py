@@ -11,6 +11,7 @@ of 10 ms and read back exactly.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,7 @@ def fixed_palette(rgb: np.ndarray) -> Image.Image:
     for _, colour in sorted(counts, key=lambda c: -c[0]):
         # skip near-duplicates: Pillow maps pixels to a palette through a coarse colour cache,
         # which would otherwise pick, e.g., (252, 252, 252) for the white background
-        if all(sum((a - b) ** 2 for a, b in zip(colour, kept)) > MIN_COLOUR_DISTANCE**2 for kept in colours):
+        if all(math.dist(colour, kept) > MIN_COLOUR_DISTANCE for kept in colours):
             colours.append(colour)
         if len(colours) == PALETTE_SIZE:
             break

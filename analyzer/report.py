@@ -106,6 +106,7 @@ def animate(snapshots_path: Path, class_names: list[str], out: Path) -> dict:
     plane = flat.reshape(frames, probes, 2)
     gif = animation.write_gif(plane, labels, epochs, steps, names, axis_labels, out / "information_bottleneck.gif")
     separation = [metrics.fisher_ratio(coords[f], labels) for f in range(frames)]
+    half = next(f for f, ratio in enumerate(separation) if ratio >= separation[-1] / 2)
     return {
         **gif,
         "projection": projection,
@@ -113,6 +114,7 @@ def animate(snapshots_path: Path, class_names: list[str], out: Path) -> dict:
         "steps": steps.tolist(),
         "epochs": epochs.tolist(),
         "fisher_ratio": separation,
+        "half_separation_frame": half,  # first frame with at least half the final ratio
     }
 
 
