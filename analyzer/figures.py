@@ -126,6 +126,36 @@ def training_curves(history: list[dict], path: Path) -> None:
     save_figure(fig, path)
 
 
+def calibration_figure(calibration: dict, path: Path) -> None:
+    """Reliability diagram (accuracy per confidence bin against the diagonal) and the confidence
+    histograms of correct and wrong predictions."""
+    rows = calibration["bins"]
+    lows = np.array([r["low"] for r in rows])
+    width = rows[0]["high"] - rows[0]["low"]
+    filled = [r["count"] > 0 for r in rows]
+    fig, (rel_ax, hist_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    accuracy = np.array([r["accuracy"] if r["count"] else 0.0 for r in rows])
+    confidence = np.array([r["mean_confidence"] if r["count"] else 0.0 for r in rows])
+    rel_ax.bar(lows[filled], accuracy[filled], width=width, align="edge", color="#4c72b0",
+               edgecolor="white", label="accuracy")
+    rel_ax.bar(lows[filled], (confidence - accuracy)[filled], bottom=accuracy[filled], width=width,
+               align="edge", color="#dd8452", alpha=0.45, edgecolor="white", label="gap to confidence")
+    rel_ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    rel_ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top-1 probability)", ylabel="accuracy",
+               title=f"Reliability, ECE {100 * calibration['ece']:.2f}%")
+    rel_ax.legend(loc="upper left")
+    hist_ax.bar(lows, [r["correct"] for r in rows], width=width, align="edge", color="#4c72b0",
+                alpha=0.7, label="correct")
+    hist_ax.bar(lows, [r["wrong"] for r in rows], width=width, align="edge", color="#c44e52",
+                alpha=0.7, label="misclassified")
+    hist_ax.set_yscale("log")
+    hist_ax.set(xlim=(0, 1), xlabel="confidence (top-1 probability)", ylabel="test images (log scale)",
+                title="Confidence of correct and wrong predictions")
+    hist_ax.legend(loc="upper left")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
 def thumbnail(image: np.ndarray, path: Path) -> None:
     """A 28x28 uint8 image as a grayscale PNG, upscaled with nearest neighbour."""
     height, width = image.shape

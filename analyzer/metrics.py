@@ -128,3 +128,34 @@ def fisher_ratio(points: np.ndarray, labels: np.ndarray) -> float:
         between += len(members) * float(((centre - overall) ** 2).sum())
         within += float(((members - centre) ** 2).sum())
     return between / within if within else float("inf")
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> dict:
+    """Reliability diagram and expected calibration error of the top-1 confidence.
+
+    Confidence is the largest softmax probability; bins are `bins` equal-width intervals of
+    [0, 1] (the last one closed). ECE = sum over bins of (share of images) x |accuracy - mean
+    confidence|, as in Guo et al. 2017. Empty bins report None and do not count.
+    """
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        members = which == b
+        count = int(members.sum())
+        accuracy = float(correct[members].mean()) if count else None
+        mean_confidence = float(confidence[members].mean()) if count else None
+        if count:
+            ece += count / len(labels) * abs(accuracy - mean_confidence)
+        rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": count,
+                     "correct": int(correct[members].sum()), "wrong": int((~correct[members]).sum()),
+                     "accuracy": accuracy, "mean_confidence": mean_confidence})
+    return {
+        "bins": rows,
+        "ece": ece,
+        "confidence_minus_accuracy": float(confidence.mean() - correct.mean()),  # > 0: over-confident
+        "mean_confidence_correct": float(confidence[correct].mean()) if correct.any() else None,
+        "mean_confidence_wrong": float(confidence[~correct].mean()) if (~correct).any() else None,
+    }

@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from analyzer import animation, figures, metrics
+from analyzer import animation, explorer, figures, metrics
 from analyzer.artifacts import atomic_path, write_json
 from analyzer.idx import load_test_set
 from analyzer.onnx_model import LoadedModel, ModelError, infer
 
+CALIBRATION_BINS = 15
 UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
@@ -59,12 +60,12 @@ def check_dataset(model: LoadedModel, sha256: str, allow_other: bool) -> bool | 
     return False
 
 
-def plane_of(coords: np.ndarray) -> tuple[np.ndarray, str, tuple[str, str], np.ndarray | None]:
-    """2-D points to draw, the projection's name, axis labels and the PCA (mean, axes) if used."""
+def plane_of(coords: np.ndarray) -> tuple[np.ndarray, str, tuple[str, str]]:
+    """2-D points to draw, the projection's name and the axis labels (PCA when D > 2)."""
     if coords.shape[1] == 2:
-        return coords, "identity", ("bottleneck unit 1", "bottleneck unit 2"), None
+        return coords, "identity", ("bottleneck unit 1", "bottleneck unit 2")
     mean, axes = metrics.pca_projection(coords)
-    return (coords - mean) @ axes.T, "pca", ("principal axis 1", "principal axis 2"), (mean, axes)
+    return (coords - mean) @ axes.T, "pca", ("principal axis 1", "principal axis 2")
 
 
 def hard_negatives(images, labels, predictions, probabilities, class_names, k, out: Path) -> list[dict]:
@@ -94,19 +95,21 @@ def hard_negatives(images, labels, predictions, probabilities, class_names, k, o
     return classes
 
 
-def animate(snapshots_path: Path, class_names: list[str], out: Path) -> dict:
-    """The GIF and the per-frame separation of the probe points, from `snapshots.npz`."""
+def animate(snapshots_path: Path, class_names: list[str], out: Path) -> tuple[dict, dict]:
+    """The GIF and the per-frame separation of the probe points, from `snapshots.npz`; and the
+    projected frames for the explorer's replay."""
     with np.load(snapshots_path) as snap:
-        coords, labels = snap["coords"], snap["labels"]
+        coords, labels, indices = snap["coords"], snap["labels"], snap["indices"]
         steps, epochs, names = snap["steps"], snap["epochs"], [str(n) for n in snap["class_names"]]
     if names != class_names:
         raise ModelError(f"{snapshots_path} names classes {names}, the model {class_names}")
     frames, probes, dim = coords.shape
-    flat, projection, axis_labels, _ = plane_of(coords.reshape(-1, dim))
+    flat, projection, axis_labels = plane_of(coords.reshape(-1, dim))
     plane = flat.reshape(frames, probes, 2)
     gif = animation.write_gif(plane, labels, epochs, steps, names, axis_labels, out / "information_bottleneck.gif")
     separation = [metrics.fisher_ratio(coords[f], labels) for f in range(frames)]
     half = next(f for f, ratio in enumerate(separation) if ratio >= separation[-1] / 2)
+    replay = explorer.replay_data(plane, labels, indices, steps, epochs)
     return {
         **gif,
         "projection": projection,
@@ -115,7 +118,7 @@ def animate(snapshots_path: Path, class_names: list[str], out: Path) -> dict:
         "epochs": epochs.tolist(),
         "fisher_ratio": separation,
         "half_separation_frame": half,  # first frame with at least half the final ratio
-    }
+    }, replay
 
 
 def analyse(inputs: Inputs) -> dict:
@@ -141,7 +144,7 @@ def analyse(inputs: Inputs) -> dict:
         )
     figures.confusion_figure(counts, names, accuracy, out / "confusion_matrix.png")
     head = metrics.fit_linear_head(coords, logits)
-    plane, projection, axis_labels, _ = plane_of(coords)
+    plane, projection, axis_labels = plane_of(coords)
     regions_drawn = coords.shape[1] == 2 and head["linear"]
     xlim, ylim = figures.padded_limits(plane)
     regions = figures.region_image(head["weight"], head["bias"], xlim, ylim) if regions_drawn else None
@@ -150,6 +153,11 @@ def analyse(inputs: Inputs) -> dict:
         f"All {len(labels):,} test images in the bottleneck" + (" (PCA)" if projection == "pca" else ""),
         axis_labels, out / "bottleneck_map.png",
     )
+    hard = hard_negatives(images, labels, predictions, probabilities, names, inputs.top_k, out)
+    calibration = metrics.reliability(probabilities, labels, CALIBRATION_BINS)
+    listed = [item["confidence"] for cls in hard for item in cls["items"]]
+    calibration["mean_confidence_hard_negatives"] = float(np.mean(listed)) if listed else None
+    figures.calibration_figure(calibration, out / "calibration.png")
     results = {
         "model": {
             "path": str(model.path),
@@ -178,7 +186,7 @@ def analyse(inputs: Inputs) -> dict:
         "hard_negatives": {
             "k": inputs.top_k,
             "ranking": "softmax probability of the wrong predicted class, highest first; ties by test index",
-            "classes": hard_negatives(images, labels, predictions, probabilities, names, inputs.top_k, out),
+            "classes": hard,
         },
         "bottleneck": {
             "dim": int(coords.shape[1]),
@@ -188,16 +196,22 @@ def analyse(inputs: Inputs) -> dict:
             "class_centres": [plane[labels == c].mean(axis=0).tolist() for c in range(len(names))],
             "fisher_ratio": metrics.fisher_ratio(coords, labels),
         },
+        "calibration": calibration,
         "figures": {
             "confusion_matrix": "confusion_matrix.png",
             "bottleneck_map": "bottleneck_map.png",
+            "calibration": "calibration.png",
         },
         "snapshots": None,
         "history": None,
     }
+    replay = None
     if inputs.snapshots:
-        results["snapshots"] = animate(inputs.snapshots, names, out)
+        results["snapshots"], replay = animate(inputs.snapshots, names, out)
         results["figures"]["information_bottleneck"] = "information_bottleneck.gif"
+    results["explorer"] = explorer.write_explorer(
+        out, images, labels, predictions, probabilities.max(axis=1), plane, names, replay
+    )
     if inputs.history:
         history = json.loads(Path(inputs.history).read_text(encoding="utf-8"))
         figures.training_curves(history, out / "training_curves.png")

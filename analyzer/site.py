@@ -19,7 +19,10 @@ from urllib.parse import quote
 import jinja2
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates"
-PAGES = ("index.md", "bottleneck.md", "confusion.md", "hard_negatives.md", "model.md")
+PAGES = (
+    "index.md", "bottleneck.md", "explorer.md", "confusion.md", "hard_negatives.md", "calibration.md", "model.md"
+)
+EXPLORER_ASSETS = ("explorer.js", "explorer.css")  # static files of the explorer page, from the templates
 
 
 class SiteError(RuntimeError):
@@ -54,11 +57,14 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def copy_assets(analysis: Path, run: Path, docs: Path, results: dict) -> None:
-    """Figures, thumbnails and the model, beside the pages that show them."""
+def copy_assets(analysis: Path, run: Path, docs: Path, results: dict, templates: Path) -> None:
+    """Figures, thumbnails, the explorer's data and script, and the model, beside their pages."""
     for name in results["figures"].values():
         shutil.copy2(analysis / name, docs / name)
     shutil.copytree(analysis / "hard_neg", docs / "hard_neg")
+    shutil.copytree(analysis / "explorer", docs / "explorer")
+    for name in EXPLORER_ASSETS:
+        shutil.copy2(templates / name, docs / "explorer" / name)
     shutil.copy2(run / "model.onnx", docs / "model.onnx")
 
 
@@ -79,7 +85,7 @@ def render(run: Path, templates: Path = TEMPLATES) -> Path:
     docs, site = run / "docs", run / "site"
     shutil.rmtree(docs, ignore_errors=True)
     docs.mkdir(parents=True)
-    copy_assets(run / "analysis", run, docs, values["results"])
+    copy_assets(run / "analysis", run, docs, values["results"], templates)
     env = environment(templates)
     for page in PAGES:
         (docs / page).write_text(env.get_template(f"{page}.j2").render(values), encoding="utf-8")

@@ -57,7 +57,7 @@ def load_trained(checkpoint_path: Path) -> tuple[BottleneckCNN, dict]:
     try:
         model.load_state_dict(checkpoint["model"])
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+        first = str(exc).strip().splitlines()[-1].strip()  # e.g. "size mismatch for ..."
         raise ExportError(
             f"{checkpoint_path} does not fit the architecture its config describes "
             f"(widths {config.widths}, bottleneck {config.bottleneck_dim}): {first}"

@@ -170,3 +170,26 @@ def test_missing_model(tmp_path, capsys):
     assert main(["--model", str(tmp_path / "none.onnx"), "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
     missing = tmp_path / "none.onnx"
     assert capsys.readouterr().err == f'error: {missing} not found; run "make export" first or pass --model\n'
+
+
+def test_reliability_on_known_cases():
+    from analyzer.metrics import reliability
+
+    # two classes; confidence 0.9 on 10 images of which 9 are right, 0.6 on 10 of which 3 are right
+    probabilities = np.array([[0.9, 0.1]] * 10 + [[0.6, 0.4]] * 10)
+    labels = np.array([0] * 9 + [1] + [0] * 3 + [1] * 7)
+    cal = reliability(probabilities, labels, bins=15)
+    assert cal["ece"] == pytest.approx(0.5 * 0.0 + 0.5 * 0.3)
+    assert cal["confidence_minus_accuracy"] == pytest.approx(0.75 - 0.6)
+    filled = [b for b in cal["bins"] if b["count"]]
+    assert [(b["count"], b["correct"], b["wrong"]) for b in filled] == [(10, 3, 7), (10, 9, 1)]
+    assert filled[1]["low"] == pytest.approx(13 / 15) and filled[1]["accuracy"] == pytest.approx(0.9)
+    assert cal["mean_confidence_wrong"] == pytest.approx((0.9 + 7 * 0.6) / 8)
+    assert sum(b["count"] for b in cal["bins"]) == 20
+
+
+def test_confidence_one_falls_in_the_last_bin():
+    from analyzer.metrics import reliability
+
+    cal = reliability(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]), bins=15)
+    assert cal["bins"][-1]["count"] == 2 and cal["ece"] == 0.0

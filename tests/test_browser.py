@@ -15,12 +15,15 @@ import threading
 import urllib.request
 from urllib.parse import urldefrag, urlparse
 
+import numpy as np
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-PAGES = ["index.html", "bottleneck.html", "confusion.html", "hard_negatives.html", "model.html"]
+PAGES = ["index.html", "bottleneck.html", "explorer.html", "confusion.html", "hard_negatives.html",
+         "calibration.html", "model.html"]
+WITHOUT_IMAGES = {"explorer.html", "model.html"}  # canvases and tables only
 
 pytestmark = pytest.mark.browser
 
@@ -71,8 +74,8 @@ def test_page_loads_clean(browser, served_site, name):
     page, problems = visit(browser, base + name)
     assert problems == {"console": [], "failed": [], "outside": []}
     images = page.eval_on_selector_all("img", "els => els.map(e => [e.src, e.complete, e.naturalWidth])")
-    if name != "model.html":
-        assert images, "every page but the model's shows figures"
+    if name not in WITHOUT_IMAGES:
+        assert images, "every other page shows figures"
     broken = [src for src, complete, width in images if not complete or width == 0]
     assert broken == []
     shots = run / "screenshots"
@@ -110,4 +113,43 @@ def test_hard_negative_table_holds_every_image(browser, served_site):
     page, _ = visit(browser, base + "hard_negatives.html")
     cells = page.eval_on_selector_all("table img", "els => els.map(e => e.naturalWidth)")
     assert len(cells) == expected and all(width == 112 for width in cells)
+    page.close()
+
+
+def test_explorer(browser, served_site):
+    base, run = served_site
+    results = json.loads((run / "analysis" / "results.json").read_text())
+    names = results["class_names"]
+    page, problems = visit(browser, base + "explorer.html")
+    assert problems == {"console": [], "failed": [], "outside": []}
+    assert page.evaluate("window.explorer.drawnPoints") == results["explorer"]["points"] == 10000
+
+    page.locator("#explorer-scatter").scroll_into_view_if_needed()
+    with np.load(run / "analysis" / "embeddings.npz") as emb:
+        labels, predictions = emb["labels"], emb["predictions"]
+    for index in (0, 4321):
+        x, y = page.evaluate(f"window.explorer.screenPosition({index})")
+        page.mouse.move(x, y)
+        text = page.locator("#explorer-tooltip .explorer-text").inner_text()
+        assert text.startswith(f"test image {index} · true: {names[labels[index]]} · predicted: "
+                               f"{names[predictions[index]]} (")
+        assert page.locator("#explorer-tooltip").is_visible()
+
+    sandal = page.locator("#explorer-legend button", has_text=names[5])
+    sandal.click()
+    assert page.evaluate("window.explorer.drawnPoints") == 10000 - int((labels == 5).sum())
+    sandal.dblclick()  # two clicks toggle it back, then the double-click shows it alone
+    assert page.evaluate("window.explorer.drawnPoints") == int((labels == 5).sum())
+
+    snap = results["snapshots"]
+    label = page.locator("#replay-label")
+    assert label.inner_text() == f"epoch {snap['epochs'][0]:.2f} · step {snap['steps'][0]:,}"
+    page.eval_on_selector("#replay-slider", "s => { s.value = s.max; s.dispatchEvent(new Event('input')); }")
+    assert label.inner_text() == f"epoch {snap['epochs'][-1]:.2f} · step {snap['steps'][-1]:,}"
+
+    transferred = page.evaluate(
+        "performance.getEntriesByType('navigation')[0].transferSize"
+        " + performance.getEntriesByType('resource').reduce((sum, e) => sum + e.transferSize, 0)"
+    )
+    assert 1_000_000 < transferred <= 6_000_000
     page.close()

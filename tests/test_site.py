@@ -14,7 +14,7 @@ import pytest
 
 from analyzer import site
 
-PAGES = ["index", "bottleneck", "confusion", "hard_negatives", "model"]
+PAGES = ["index", "bottleneck", "explorer", "confusion", "hard_negatives", "calibration", "model"]
 
 
 def results_of(run: Path) -> dict:

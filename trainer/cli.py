@@ -19,7 +19,7 @@ import torchvision
 from analyzer.artifacts import write_json
 from trainer import data
 from trainer.config import PRESETS, resolve
-from trainer.train import ResumeError, pick_device, train
+from trainer.train import TrainError, pick_device, train
 
 THREADS = 2  # these machines have 2 cores; more threads only contend
 
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Fashion-MNIST verified in {raw}")
         else:
             run_train(args)
-    except (data.DataError, ResumeError, ValueError) as exc:
+    except (data.DataError, TrainError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -27,8 +27,9 @@ from trainer.model import BottleneckCNN
 EVAL_BATCH = 1000
 
 
-class ResumeError(RuntimeError):
-    """The run folder holds a checkpoint that cannot be resumed or must not be overwritten."""
+class TrainError(RuntimeError):
+    """A run that cannot start or continue: no such device, or a checkpoint that cannot be resumed
+    or must not be overwritten."""
 
 
 @dataclass
@@ -46,7 +47,7 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ResumeError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
+        raise TrainError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
     return torch.device(name)
 
 
@@ -129,7 +130,7 @@ def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunSta
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     saved = dict(checkpoint["config"], device=config.device)
     if TrainConfig.from_json(saved) != config:
-        raise ResumeError(
+        raise TrainError(
             f"{path} was trained with another configuration ({checkpoint['config']}); resume "
             "with the same preset and flags, or start a fresh run in another --run folder"
         )
@@ -151,7 +152,7 @@ def check_fresh_start(path: Path) -> None:
         return
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     if not checkpoint.get("complete", False):
-        raise ResumeError(
+        raise TrainError(
             f"{path} holds an unfinished run (epoch {checkpoint['epoch']} of "
             f"{checkpoint['config']['epochs']}); add --resume (make: RESUME=1) to continue it, "
             "or delete the run folder to start over"

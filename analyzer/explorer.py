@@ -1,0 +1,80 @@
+"""Data of the interactive bottleneck explorer: every test point, the thumbnails, the replay.
+
+Writes `OUT/explorer/data.js` (one `window.EXPLORER_DATA = {...}` assignment, so the page works
+from a web server and from the file system alike) and `OUT/explorer/sprite.png`, the 10,000 test
+images as one grayscale sheet of 28x28 tiles (tile i at column i % 100, row i // 100). The page's
+script, `site_templates/explorer.js`, draws them on a canvas.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from analyzer.artifacts import atomic_path, write_bytes
+from analyzer.figures import class_colours, padded_limits
+
+TILE = 28
+SPRITE_COLUMNS = 100
+
+
+def hex_colour(rgb: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(255 * v):02x}" for v in rgb)
+
+
+def sprite(images: np.ndarray, path: Path) -> None:
+    """All images (N, 28, 28) as one sheet, SPRITE_COLUMNS tiles wide."""
+    rows = -(-len(images) // SPRITE_COLUMNS)
+    sheet = np.zeros((rows * TILE, SPRITE_COLUMNS * TILE), np.uint8)
+    for i, image in enumerate(images):
+        r, c = divmod(i, SPRITE_COLUMNS)
+        sheet[r * TILE : (r + 1) * TILE, c * TILE : (c + 1) * TILE] = image
+    with atomic_path(path) as tmp:
+        Image.fromarray(sheet, mode="L").save(tmp, format="PNG")
+
+
+def write_explorer(out: Path, images: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
+                   confidence: np.ndarray, plane: np.ndarray, class_names: list[str],
+                   replay: dict | None) -> dict:
+    """Write data.js and sprite.png under out/explorer; return what results.json records."""
+    folder = out / "explorer"
+    sprite(images, folder / "sprite.png")
+    xlim, ylim = padded_limits(plane)
+    data = {
+        "classNames": class_names,
+        "colours": [hex_colour(c) for c in class_colours(len(class_names))],
+        "tile": TILE,
+        "spriteColumns": SPRITE_COLUMNS,
+        "limits": [xlim, ylim],
+        # one row per test image: x, y, true class, predicted class, confidence (rounded for size)
+        "points": [
+            [round(float(x), 3), round(float(y), 3), int(t), int(p), round(float(c), 4)]
+            for x, y, t, p, c in zip(plane[:, 0], plane[:, 1], labels, predictions, confidence, strict=True)
+        ],
+        "replay": replay,
+    }
+    text = "window.EXPLORER_DATA = " + json.dumps(data, separators=(",", ":")) + ";\n"
+    write_bytes(folder / "data.js", text.encode("utf-8"))
+    return {
+        "points": int(len(labels)),
+        "data_bytes": (folder / "data.js").stat().st_size,
+        "sprite_bytes": (folder / "sprite.png").stat().st_size,
+        "files": ["explorer/data.js", "explorer/sprite.png"],
+    }
+
+
+def replay_data(plane_frames: np.ndarray, labels: np.ndarray, indices: np.ndarray,
+                steps: np.ndarray, epochs: np.ndarray) -> dict:
+    """The probe points of every snapshot (F, P, 2), for the replay view."""
+    xlim, ylim = padded_limits(plane_frames)
+    return {
+        "indices": indices.tolist(),
+        "labels": labels.tolist(),
+        "steps": steps.tolist(),
+        "epochs": [round(float(e), 4) for e in epochs],
+        "limits": [xlim, ylim],
+        "frames": np.round(plane_frames, 3).tolist(),
+    }
