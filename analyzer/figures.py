@@ -156,6 +156,40 @@ def calibration_figure(calibration: dict, path: Path) -> None:
     save_figure(fig, path)
 
 
+ESTIMATORS = (("binning", "binning"), ("kde", "KDE upper bound"))
+
+
+def information_plane_figure(plane: dict, epochs: list[float], path: Path) -> None:
+    """I(T;Y) against I(T;X) per snapshot, coloured by epoch, one panel per estimator."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
+    for ax, (key, title) in zip(axes, ESTIMATORS, strict=True):
+        x, y = plane[key]["i_tx"], plane[key]["i_ty"]
+        ax.plot(x, y, color="#bbbbbb", lw=0.8, zorder=1)
+        points = ax.scatter(x, y, c=epochs, cmap="viridis", s=14, zorder=2)
+        ax.axhline(plane["h_y_bits"], color="k", ls=":", lw=0.8)
+        ax.set(xlabel="I(T;X) (bits)", ylabel="I(T;Y) (bits)", title=f"Information plane, {title}")
+        ax.grid(alpha=0.3)
+    fig.colorbar(points, ax=axes, label="epoch", fraction=0.03, pad=0.02)
+    save_figure(fig, path)
+
+
+def information_curves_figure(plane: dict, steps: list[int], path: Path) -> None:
+    """I(T;X) and I(T;Y) against the optimiser step, both estimators."""
+    fig, (tx_ax, ty_ax) = plt.subplots(1, 2, figsize=(10.5, 3.8))
+    for key, title in ESTIMATORS:
+        tx_ax.plot(steps, plane[key]["i_tx"], "o-", ms=2.5, label=title)
+        ty_ax.plot(steps, plane[key]["i_ty"], "o-", ms=2.5, label=title)
+    ty_ax.axhline(plane["h_y_bits"], color="k", ls=":", lw=0.8, label="H(Y)")
+    for ax, name in ((tx_ax, "I(T;X)"), (ty_ax, "I(T;Y)")):
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(left=0)
+        ax.set(xlabel="optimiser step (log scale after 10)", ylabel=f"{name} (bits)", title=name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
 def thumbnail(image: np.ndarray, path: Path) -> None:
     """A 28x28 uint8 image as a grayscale PNG, upscaled with nearest neighbour."""
     height, width = image.shape

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from analyzer import animation, explorer, figures, metrics
+from analyzer import animation, explorer, figures, information, metrics
 from analyzer.artifacts import atomic_path, write_json
 from analyzer.idx import load_test_set
 from analyzer.onnx_model import LoadedModel, ModelError, infer
@@ -101,6 +101,7 @@ def animate(snapshots_path: Path, class_names: list[str], out: Path) -> tuple[di
     with np.load(snapshots_path) as snap:
         coords, labels, indices = snap["coords"], snap["labels"], snap["indices"]
         steps, epochs, names = snap["steps"], snap["epochs"], [str(n) for n in snap["class_names"]]
+        info = (snap["info_coords"], snap["info_labels"]) if "info_coords" in snap.files else None
     if names != class_names:
         raise ModelError(f"{snapshots_path} names classes {names}, the model {class_names}")
     frames, probes, dim = coords.shape
@@ -110,6 +111,11 @@ def animate(snapshots_path: Path, class_names: list[str], out: Path) -> tuple[di
     separation = [metrics.fisher_ratio(coords[f], labels) for f in range(frames)]
     half = next(f for f, ratio in enumerate(separation) if ratio >= separation[-1] / 2)
     replay = explorer.replay_data(plane, labels, indices, steps, epochs)
+    plane_info = None
+    if info is not None:
+        plane_info = information.information_plane(*info)
+        figures.information_plane_figure(plane_info, epochs.tolist(), out / "information_plane.png")
+        figures.information_curves_figure(plane_info, steps.tolist(), out / "information_curves.png")
     return {
         **gif,
         "projection": projection,
@@ -118,6 +124,7 @@ def animate(snapshots_path: Path, class_names: list[str], out: Path) -> tuple[di
         "epochs": epochs.tolist(),
         "fisher_ratio": separation,
         "half_separation_frame": half,  # first frame with at least half the final ratio
+        "information_plane": plane_info,
     }, replay
 
 
@@ -209,6 +216,9 @@ def analyse(inputs: Inputs) -> dict:
     if inputs.snapshots:
         results["snapshots"], replay = animate(inputs.snapshots, names, out)
         results["figures"]["information_bottleneck"] = "information_bottleneck.gif"
+        if results["snapshots"]["information_plane"]:
+            results["figures"]["information_plane"] = "information_plane.png"
+            results["figures"]["information_curves"] = "information_curves.png"
     results["explorer"] = explorer.write_explorer(
         out, images, labels, predictions, probabilities.max(axis=1), plane, names, replay
     )

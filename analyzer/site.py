@@ -20,7 +20,8 @@ import jinja2
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates"
 PAGES = (
-    "index.md", "bottleneck.md", "explorer.md", "confusion.md", "hard_negatives.md", "calibration.md", "model.md"
+    "index.md", "bottleneck.md", "explorer.md", "information_plane.md", "confusion.md", "hard_negatives.md",
+    "calibration.md", "model.md",
 )
 EXPLORER_ASSETS = ("explorer.js", "explorer.css")  # static files of the explorer page, from the templates
 

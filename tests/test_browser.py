@@ -21,7 +21,8 @@ import pytest
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-PAGES = ["index.html", "bottleneck.html", "explorer.html", "confusion.html", "hard_negatives.html",
+PAGES = ["index.html", "bottleneck.html", "explorer.html", "information_plane.html", "confusion.html",
+         "hard_negatives.html",
          "calibration.html", "model.html"]
 WITHOUT_IMAGES = {"explorer.html", "model.html"}  # canvases and tables only
 

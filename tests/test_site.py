@@ -10,11 +10,12 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import jinja2
+import numpy as np
 import pytest
 
 from analyzer import site
 
-PAGES = ["index", "bottleneck", "explorer", "confusion", "hard_negatives", "calibration", "model"]
+PAGES = ["index", "bottleneck", "explorer", "information_plane", "confusion", "hard_negatives", "calibration", "model"]
 
 
 def results_of(run: Path) -> dict:
@@ -97,3 +98,21 @@ def test_missing_analysis_is_a_clear_error(tmp_path, capsys):
         f'error: {tmp_path / "analysis" / "results.json"} not found; run "make analyze" '
         "(or the stage that writes it) first\n"
     )
+
+
+def test_information_plane_page_reports_the_estimates(smoke_site):
+    plane = results_of(smoke_site)["snapshots"]["information_plane"]
+    page = (smoke_site / "docs" / "information_plane.md").read_text()
+    assert plane["images"] == 1000 and plane["bins"] == 30 and plane["noise_variance"] == 0.1
+    for key in ("binning", "kde"):
+        estimate = plane[key]
+        assert f"to\n  {estimate['i_ty'][-1]:.2f} bits at the end" in page
+        if estimate["compression"]:
+            verdict = "a compression phase appears in this estimate."
+        elif estimate["fall_after_peak"] > plane["compression_threshold"]:
+            verdict = "phases do not appear in this estimate."
+        else:
+            verdict = "No compression phase in this estimate"
+        assert verdict in page
+    assert all(0 <= v <= np.log2(1000) + 1e-9 for v in plane["binning"]["i_tx"])
+    assert all(v <= plane["h_y_bits"] + 1e-9 for v in plane["binning"]["i_ty"])

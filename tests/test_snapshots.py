@@ -38,7 +38,11 @@ def test_schedule_starts_at_zero_ends_at_last_step_and_is_denser_early():
 
 def test_snapshot_file_schema(smoke_run):
     with np.load(smoke_run / "snapshots.npz") as snap:
-        assert set(snap.files) == {"indices", "labels", "steps", "epochs", "coords", "class_names"}
+        assert set(snap.files) == {"indices", "labels", "steps", "epochs", "coords", "class_names",
+                                   "info_indices", "info_labels", "info_coords"}
+        assert snap["info_coords"].shape == (len(snap["steps"]), 1000, 2)
+        assert np.bincount(snap["info_labels"]).tolist() == [100] * 10
+        assert set(snap["indices"]) <= set(snap["info_indices"])  # the probe images are among them
         frames = len(snap["steps"])
         assert snap["coords"].shape == (frames, 100, 2) and snap["coords"].dtype == np.float32
         assert snap["steps"][0] == 0 and np.all(np.diff(snap["steps"]) > 0)

@@ -3,7 +3,9 @@
 The probe set is the first 10 test images of each class in test-set order: 100 images whose
 bottleneck coordinates are recorded at step 0 and at the steps of `snapshot_steps`. Frames are
 denser early, where the points move most: half of them are spaced geometrically from step 1, half
-evenly over the run. The result, `RUN/snapshots.npz`, feeds the analyzer's GIF.
+evenly over the run. At the same steps the information subset, the first 100 test images of each
+class (1,000 images), is recorded too, for the information-plane estimates. The result,
+`RUN/snapshots.npz`, feeds the analyzer's GIF, explorer replay and information plane.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import torch
 
 PER_CLASS = 10
+INFO_PER_CLASS = 100  # the information subset: the first 100 test images of each class
 
 
 def probe_indices(labels: torch.Tensor, num_classes: int, per_class: int = PER_CLASS) -> torch.Tensor:
@@ -34,7 +37,7 @@ def snapshot_steps(total_steps: int, frames: int) -> list[int]:
     return [int(s) for s in steps if 0 <= s <= total_steps]
 
 
-def save(path, indices, labels, steps, epochs, coords, class_names) -> None:
+def save(path, *, indices, labels, steps, epochs, coords, class_names, info_indices, info_labels, info_coords) -> None:
     """Write the snapshot arrays (see the README's run-folder table) to an open temp path."""
     np.savez(
         path,
@@ -44,4 +47,7 @@ def save(path, indices, labels, steps, epochs, coords, class_names) -> None:
         epochs=np.asarray(epochs, dtype=np.float64),  # (F,) step / steps per epoch
         coords=np.asarray(coords, dtype=np.float32),  # (F, 100, D) bottleneck coordinates
         class_names=np.asarray(class_names, dtype=str),  # (10,) in index order
+        info_indices=np.asarray(info_indices, dtype=np.int64),  # (1000,) class-balanced test subset
+        info_labels=np.asarray(info_labels, dtype=np.int64),  # (1000,)
+        info_coords=np.asarray(info_coords, dtype=np.float32),  # (F, 1000, D), bf16 forward
     )

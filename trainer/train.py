@@ -41,6 +41,7 @@ class RunState:
     history: list[dict] = field(default_factory=list)
     snapshot_steps: list[int] = field(default_factory=list)
     snapshot_coords: list[torch.Tensor] = field(default_factory=list)  # each (100, D)
+    info_coords: list[torch.Tensor] = field(default_factory=list)  # each (1000, D), for the information plane
 
 
 def pick_device(name: str) -> torch.device:
@@ -97,10 +98,13 @@ def evaluate(model: BottleneckCNN, split: Split, device: torch.device) -> tuple[
 
 
 @torch.no_grad()
-def bottleneck_of(model: BottleneckCNN, images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Bottleneck coordinates (N, D) of uint8 images, model in eval mode, fp32."""
+def bottleneck_of(
+    model: BottleneckCNN, images: torch.Tensor, device: torch.device, bf16: bool = False
+) -> torch.Tensor:
+    """Bottleneck coordinates (N, D) of uint8 images, model in eval mode, fp32 unless `bf16`."""
     model.eval()
-    _, z = model(to_float(images, device))
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        _, z = model(to_float(images, device))
     model.train()
     return z.float().cpu()
 
@@ -119,6 +123,7 @@ def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: Ru
         "history": state.history,
         "snapshot_steps": state.snapshot_steps,
         "snapshot_coords": torch.stack(state.snapshot_coords),
+        "info_coords": torch.stack(state.info_coords),
         **extra,
     }
     with atomic_path(path) as tmp:
@@ -143,6 +148,7 @@ def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunSta
         history=list(checkpoint["history"]),
         snapshot_steps=list(checkpoint["snapshot_steps"]),
         snapshot_coords=list(checkpoint["snapshot_coords"].unbind(0)),
+        info_coords=list(checkpoint["info_coords"].unbind(0)),
     )
 
 
@@ -189,6 +195,8 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
     total_steps = steps_per_epoch * config.epochs
     probe = snapshots.probe_indices(test_split.labels, len(test_split.class_names))
     probe_images = test_split.images[probe]
+    info = snapshots.probe_indices(test_split.labels, len(test_split.class_names), snapshots.INFO_PER_CLASS)
+    info_images = test_split.images[info]
     wanted_steps = set(snapshots.snapshot_steps(total_steps, config.snapshot_frames))
     extra = {"class_names": train_split.class_names, "probe_indices": probe}
 
@@ -196,6 +204,8 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
         if state.step in wanted_steps and state.step not in state.snapshot_steps:
             state.snapshot_steps.append(state.step)
             state.snapshot_coords.append(bottleneck_of(model, probe_images, device))
+            # bf16 halves the cost of the 1,000 extra images; binning and KDE need no more precision
+            state.info_coords.append(bottleneck_of(model, info_images, device, bf16=True))
 
     record_snapshot()
     for epoch in range(state.epoch, config.epochs):
@@ -257,5 +267,8 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
             epochs=[s / steps_per_epoch for s in state.snapshot_steps],
             coords=torch.stack(state.snapshot_coords),
             class_names=test_split.class_names,
+            info_indices=info,
+            info_labels=test_split.labels[info],
+            info_coords=torch.stack(state.info_coords),
         )
     return state.history[-1]

@@ -1,0 +1,101 @@
+"""Mutual information between the bottleneck T, the input X and the label Y, per snapshot.
+
+Two estimators, both on the information subset recorded by the trainer (1,000 test images, 100 per
+class), both in bits:
+
+- Binning (Shwartz-Ziv & Tishby 2017): each unit of T is cut into `BINS` equal-width bins spanning
+  that snapshot's data range, and T becomes a discrete variable. The network is deterministic and
+  every image is distinct, so I(T;X) = H(T_binned) and I(T;Y) = H(T_binned) - H(T_binned | Y).
+  Both are bounded by log2 of the sample size, and I(T;Y) by H(Y) = log2 10.
+- Pairwise-distance KDE upper bound (Kolchinsky & Tracey 2017, as used by Saxe et al. 2018): T plus
+  Gaussian noise of variance `NOISE_VARIANCE`, with T first scaled to unit mean variance per unit
+  at each snapshot (the bottleneck's scale grows a hundredfold during training, and a fixed noise
+  would measure that growth rather than the arrangement of the points).
+  I(T;X) <= -mean_i log mean_j exp(-|t_i - t_j|^2 / 2 s^2), and I(T;Y) is that minus the same
+  quantity averaged within each class, weighted by the class frequencies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BINS = 30
+NOISE_VARIANCE = 0.1
+COMPRESSION_FALL = 0.05  # relative rise, then fall, of I(T;X) that counts as fitting, then compression
+LN2 = np.log(2.0)
+
+
+def entropy_bits(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def binned(points: np.ndarray, bins: int) -> np.ndarray:
+    """Integer code of each point's bin, bins equal-width over each unit's range in `points`."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    width = np.where(high > low, (high - low) / bins, 1.0)
+    cells = np.clip(((points - low) / width).astype(np.int64), 0, bins - 1)  # (N, D)
+    return np.ravel_multi_index(cells.T, (bins,) * points.shape[1])
+
+
+def binning_estimate(points: np.ndarray, labels: np.ndarray, bins: int = BINS) -> tuple[float, float]:
+    """(I(T;X), I(T;Y)) in bits by binning."""
+    codes = binned(points, bins)
+    h_t = entropy_bits(np.unique(codes, return_counts=True)[1])
+    h_t_given_y = sum(
+        np.mean(labels == y) * entropy_bits(np.unique(codes[labels == y], return_counts=True)[1])
+        for y in np.unique(labels)
+    )
+    return h_t, h_t - h_t_given_y
+
+
+def kde_term(points: np.ndarray, variance: float) -> float:
+    """-mean_i log mean_j exp(-|t_i - t_j|^2 / (2 variance)), in nats."""
+    squared = (points**2).sum(axis=1)
+    distances = np.maximum(squared[:, None] + squared[None, :] - 2 * points @ points.T, 0.0)
+    logits = -distances / (2 * variance)
+    peak = logits.max(axis=1, keepdims=True)
+    log_mean = peak[:, 0] + np.log(np.exp(logits - peak).mean(axis=1))
+    return float(-log_mean.mean())
+
+
+def kde_estimate(points: np.ndarray, labels: np.ndarray, variance: float = NOISE_VARIANCE) -> tuple[float, float]:
+    """(I(T;X), I(T;Y)) in bits: the pairwise-distance upper bound on standardised points."""
+    scale = np.sqrt((points.astype(np.float64).var(axis=0)).mean()) or 1.0
+    t = points.astype(np.float64) / scale
+    i_tx = kde_term(t, variance)
+    within = sum(np.mean(labels == y) * kde_term(t[labels == y], variance) for y in np.unique(labels))
+    return i_tx / LN2, (i_tx - within) / LN2
+
+
+def information_plane(coords: np.ndarray, labels: np.ndarray) -> dict:
+    """Both estimates at every snapshot of coords (F, N, D); and whether I(T;X) falls late."""
+    rows = {"binning": [], "kde": []}
+    for frame in coords:
+        rows["binning"].append(binning_estimate(frame, labels))
+        rows["kde"].append(kde_estimate(frame, labels))
+    result = {
+        "images": int(coords.shape[1]),
+        "bins": BINS,
+        "noise_variance": NOISE_VARIANCE,
+        "h_y_bits": entropy_bits(np.bincount(labels)),
+        "log2_images": float(np.log2(coords.shape[1])),  # the ceiling of binning's I(T;X)
+    }
+    for name, values in rows.items():
+        i_tx = [v[0] for v in values]
+        peak = int(np.argmax(i_tx))
+        result[name] = {
+            "i_tx": i_tx,
+            "i_ty": [v[1] for v in values],
+            "peak_frame": peak,
+            # relative fall of I(T;X) from its peak to the end: a compression phase if clearly > 0
+            "rise_to_peak": (i_tx[peak] - i_tx[0]) / i_tx[peak] if i_tx[peak] > 0 else 0.0,
+            "fall_after_peak": (i_tx[peak] - i_tx[-1]) / i_tx[peak] if i_tx[peak] > 0 else 0.0,
+        }
+        # a compression *phase* follows a fitting phase: I(T;X) must first rise, then fall
+        estimate = result[name]
+        estimate["compression"] = bool(
+            estimate["rise_to_peak"] > COMPRESSION_FALL and estimate["fall_after_peak"] > COMPRESSION_FALL
+        )
+    result["compression_threshold"] = COMPRESSION_FALL
+    return result
