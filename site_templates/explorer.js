@@ -34,6 +34,7 @@
   }
 
   function drawScatter() {
+    const started = performance.now();
     const { ctx, width, height } = fitCanvas(scatter);
     ctx.clearRect(0, 0, width, height);
     let drawn = 0;
@@ -51,6 +52,7 @@
       }
     }
     api.drawnPoints = drawn;
+    api.lastDrawMs = performance.now() - started;
   }
 
   function nearest(clientX, clientY, radius) {
