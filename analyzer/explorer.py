@@ -62,16 +62,13 @@ def write_explorer(out: Path, images: np.ndarray, labels: np.ndarray, prediction
         "points": int(len(labels)),
         "data_bytes": (folder / "data.js").stat().st_size,
         "sprite_bytes": (folder / "sprite.png").stat().st_size,
-        "files": ["explorer/data.js", "explorer/sprite.png"],
     }
 
 
-def replay_data(plane_frames: np.ndarray, labels: np.ndarray, indices: np.ndarray,
-                steps: np.ndarray, epochs: np.ndarray) -> dict:
+def replay_data(plane_frames: np.ndarray, labels: np.ndarray, steps: np.ndarray, epochs: np.ndarray) -> dict:
     """The probe points of every snapshot (F, P, 2), for the replay view."""
     xlim, ylim = padded_limits(plane_frames)
     return {
-        "indices": indices.tolist(),
         "labels": labels.tolist(),
         "steps": steps.tolist(),
         "epochs": [round(float(e), 4) for e in epochs],

@@ -61,8 +61,8 @@ def kde_term(points: np.ndarray, variance: float) -> float:
 
 def kde_estimate(points: np.ndarray, labels: np.ndarray, variance: float = NOISE_VARIANCE) -> tuple[float, float]:
     """(I(T;X), I(T;Y)) in bits: the pairwise-distance upper bound on standardised points."""
-    scale = np.sqrt((points.astype(np.float64).var(axis=0)).mean()) or 1.0
-    t = points.astype(np.float64) / scale
+    t = points.astype(np.float64)
+    t /= np.sqrt(t.var(axis=0).mean()) or 1.0
     i_tx = kde_term(t, variance)
     within = sum(np.mean(labels == y) * kde_term(t[labels == y], variance) for y in np.unique(labels))
     return i_tx / LN2, (i_tx - within) / LN2
@@ -84,18 +84,17 @@ def information_plane(coords: np.ndarray, labels: np.ndarray) -> dict:
     for name, values in rows.items():
         i_tx = [v[0] for v in values]
         peak = int(np.argmax(i_tx))
+        # relative rise of I(T;X) from the first snapshot to its peak, and fall from the peak to the end
+        rise = (i_tx[peak] - i_tx[0]) / i_tx[peak] if i_tx[peak] > 0 else 0.0
+        fall = (i_tx[peak] - i_tx[-1]) / i_tx[peak] if i_tx[peak] > 0 else 0.0
         result[name] = {
             "i_tx": i_tx,
             "i_ty": [v[1] for v in values],
             "peak_frame": peak,
-            # relative fall of I(T;X) from its peak to the end: a compression phase if clearly > 0
-            "rise_to_peak": (i_tx[peak] - i_tx[0]) / i_tx[peak] if i_tx[peak] > 0 else 0.0,
-            "fall_after_peak": (i_tx[peak] - i_tx[-1]) / i_tx[peak] if i_tx[peak] > 0 else 0.0,
+            "rise_to_peak": rise,
+            "fall_after_peak": fall,
+            # a compression *phase* follows a fitting phase: I(T;X) must first rise, then fall
+            "compression": bool(rise > COMPRESSION_FALL and fall > COMPRESSION_FALL),
         }
-        # a compression *phase* follows a fitting phase: I(T;X) must first rise, then fall
-        estimate = result[name]
-        estimate["compression"] = bool(
-            estimate["rise_to_peak"] > COMPRESSION_FALL and estimate["fall_after_peak"] > COMPRESSION_FALL
-        )
     result["compression_threshold"] = COMPRESSION_FALL
     return result

@@ -22,7 +22,6 @@ from analyzer.artifacts import atomic_path, write_json
 from analyzer.idx import load_test_set
 from analyzer.onnx_model import LoadedModel, ModelError, infer
 
-CALIBRATION_BINS = 15
 UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
@@ -99,7 +98,7 @@ def animate(snapshots_path: Path, class_names: list[str], out: Path) -> tuple[di
     """The GIF and the per-frame separation of the probe points, from `snapshots.npz`; and the
     projected frames for the explorer's replay."""
     with np.load(snapshots_path) as snap:
-        coords, labels, indices = snap["coords"], snap["labels"], snap["indices"]
+        coords, labels = snap["coords"], snap["labels"]
         steps, epochs, names = snap["steps"], snap["epochs"], [str(n) for n in snap["class_names"]]
         info = (snap["info_coords"], snap["info_labels"]) if "info_coords" in snap.files else None
     if names != class_names:
@@ -110,7 +109,7 @@ def animate(snapshots_path: Path, class_names: list[str], out: Path) -> tuple[di
     gif = animation.write_gif(plane, labels, epochs, steps, names, axis_labels, out / "information_bottleneck.gif")
     separation = [metrics.fisher_ratio(coords[f], labels) for f in range(frames)]
     half = next(f for f, ratio in enumerate(separation) if ratio >= separation[-1] / 2)
-    replay = explorer.replay_data(plane, labels, indices, steps, epochs)
+    replay = explorer.replay_data(plane, labels, steps, epochs)
     plane_info = None
     if info is not None:
         plane_info = information.information_plane(*info)
@@ -161,7 +160,7 @@ def analyse(inputs: Inputs) -> dict:
         axis_labels, out / "bottleneck_map.png",
     )
     hard = hard_negatives(images, labels, predictions, probabilities, names, inputs.top_k, out)
-    calibration = metrics.reliability(probabilities, labels, CALIBRATION_BINS)
+    calibration = metrics.reliability(probabilities, labels)
     listed = [item["confidence"] for cls in hard for item in cls["items"]]
     calibration["mean_confidence_hard_negatives"] = float(np.mean(listed)) if listed else None
     figures.calibration_figure(calibration, out / "calibration.png")
