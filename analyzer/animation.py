@@ -20,7 +20,7 @@ from PIL import Image
 from analyzer.artifacts import atomic_path
 from analyzer.figures import class_colours, class_legend, padded_limits, plt
 
-FRAME_MS = 80  # every frame but the last
+FRAME_MS = 80  # every frame but the last, unless the caller chooses
 LAST_FRAME_MS = 2500  # hold the trained state
 FIGSIZE = (6.4, 5.2)
 GIF_DPI = 96
@@ -78,20 +78,20 @@ def fixed_palette(rgb: np.ndarray) -> Image.Image:
 
 
 def write_gif(coords: np.ndarray, labels: np.ndarray, epochs: np.ndarray, steps: np.ndarray,
-              class_names: list[str], axis_labels: tuple[str, str], path: Path) -> dict:
+              class_names: list[str], axis_labels: tuple[str, str], path: Path, frame_ms: int = FRAME_MS) -> dict:
     """Write the GIF atomically; return its frame count, delays, limits and size."""
     rendered = list(render_frames(coords, labels, epochs, steps, class_names, axis_labels))
     limits = rendered[-1][1]
     palette = fixed_palette(rendered[-1][0])
     frames = [Image.fromarray(rgb).quantize(palette=palette, dither=Image.Dither.NONE) for rgb, _ in rendered]
-    durations = [FRAME_MS] * (len(frames) - 1) + [LAST_FRAME_MS]
+    durations = [frame_ms] * (len(frames) - 1) + [LAST_FRAME_MS]
     with atomic_path(path) as tmp:
         frames[0].save(
             tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, disposal=1
         )
     return {
         "frames": len(frames),
-        "frame_ms": FRAME_MS,
+        "frame_ms": frame_ms,
         "last_frame_ms": LAST_FRAME_MS,
         "xlim": list(limits[0]),
         "ylim": list(limits[1]),

@@ -16,6 +16,7 @@ from PIL import Image
 
 from analyzer.artifacts import atomic_path, write_bytes
 from analyzer.figures import class_colours, padded_limits
+from analyzer.inputs import Evaluation
 
 TILE = 28
 SPRITE_COLUMNS = 100
@@ -36,42 +37,32 @@ def sprite(images: np.ndarray, path: Path) -> None:
         Image.fromarray(sheet, mode="L").save(tmp, format="PNG")
 
 
-def write_explorer(out: Path, images: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
-                   confidence: np.ndarray, plane: np.ndarray, class_names: list[str],
-                   replay: dict | None) -> dict:
-    """Write data.js and sprite.png under out/explorer; return what results.json records."""
+def analyse(ev: Evaluation, plane: np.ndarray, replay: dict | None, out: Path) -> dict:
+    """Write data.js and sprite.png under out/explorer; return the page's block of results.json.
+
+    plane: (N, 2) the test points in the report's projection; replay: the probe frames from
+    `bottleneck.animate`, or None without snapshots.
+    """
     folder = out / "explorer"
-    sprite(images, folder / "sprite.png")
+    sprite(ev.images, folder / "sprite.png")
     xlim, ylim = padded_limits(plane)
     data = {
-        "classNames": class_names,
-        "colours": [hex_colour(c) for c in class_colours(len(class_names))],
+        "classNames": ev.class_names,
+        "colours": [hex_colour(c) for c in class_colours(len(ev.class_names))],
         "tile": TILE,
         "spriteColumns": SPRITE_COLUMNS,
         "limits": [xlim, ylim],
         # one row per test image: x, y, true class, predicted class, confidence (rounded for size)
         "points": [
             [round(float(x), 3), round(float(y), 3), int(t), int(p), round(float(c), 4)]
-            for x, y, t, p, c in zip(plane[:, 0], plane[:, 1], labels, predictions, confidence, strict=True)
+            for x, y, t, p, c in zip(plane[:, 0], plane[:, 1], ev.labels, ev.predictions, ev.confidence, strict=True)
         ],
         "replay": replay,
     }
     text = "window.EXPLORER_DATA = " + json.dumps(data, separators=(",", ":")) + ";\n"
     write_bytes(folder / "data.js", text.encode("utf-8"))
     return {
-        "points": int(len(labels)),
+        "points": int(len(ev.labels)),
         "data_bytes": (folder / "data.js").stat().st_size,
         "sprite_bytes": (folder / "sprite.png").stat().st_size,
-    }
-
-
-def replay_data(plane_frames: np.ndarray, labels: np.ndarray, steps: np.ndarray, epochs: np.ndarray) -> dict:
-    """The probe points of every snapshot (F, P, 2), for the replay view."""
-    xlim, ylim = padded_limits(plane_frames)
-    return {
-        "labels": labels.tolist(),
-        "steps": steps.tolist(),
-        "epochs": [round(float(e), 4) for e in epochs],
-        "limits": [xlim, ylim],
-        "frames": np.round(plane_frames, 3).tolist(),
     }

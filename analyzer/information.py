@@ -7,22 +7,31 @@ class), both in bits:
   that snapshot's data range, and T becomes a discrete variable. The network is deterministic and
   every image is distinct, so I(T;X) = H(T_binned) and I(T;Y) = H(T_binned) - H(T_binned | Y).
   Both are bounded by log2 of the sample size, and I(T;Y) by H(Y) = log2 10.
-- Pairwise-distance KDE upper bound (Kolchinsky & Tracey 2017, as used by Saxe et al. 2018): T plus
+- Pairwise-distance KDE (Kolchinsky & Tracey 2017, as used by Saxe et al. 2018): T plus
   Gaussian noise of variance `NOISE_VARIANCE`, with T first scaled to unit mean variance per unit
   at each snapshot (the bottleneck's scale grows a hundredfold during training, and a fixed noise
   would measure that growth rather than the arrangement of the points).
-  I(T;X) <= -mean_i log mean_j exp(-|t_i - t_j|^2 / 2 s^2), and I(T;Y) is that minus the same
-  quantity averaged within each class, weighted by the class frequencies.
+  I(T;X) <= -mean_i log mean_j exp(-|t_i - t_j|^2 / 2 s^2) is an upper bound; I(T;Y) is that
+  minus the same quantity averaged within each class, weighted by the class frequencies: a
+  difference of two bounds, an estimate rather than a bound.
+
+Writes `information_plane.png` and `information_curves.png`.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from analyzer.figures import plt, save_figure
+from analyzer.inputs import Snapshots
 
 BINS = 30
 NOISE_VARIANCE = 0.1
 COMPRESSION_FALL = 0.05  # relative rise, then fall, of I(T;X) that counts as fitting, then compression
 LN2 = np.log(2.0)
+FIGURES = {"information_plane": "information_plane.png", "information_curves": "information_curves.png"}
 
 
 def entropy_bits(counts: np.ndarray) -> float:
@@ -31,11 +40,15 @@ def entropy_bits(counts: np.ndarray) -> float:
 
 
 def binned(points: np.ndarray, bins: int) -> np.ndarray:
-    """Integer code of each point's bin, bins equal-width over each unit's range in `points`."""
+    """Integer code of each point's bin, bins equal-width over each unit's range in `points`.
+
+    Codes number the occupied cells only (at most N of them), so any width D works: the full
+    grid has bins**D cells, more than an int64 can count once D reaches 13 at 30 bins.
+    """
     low, high = points.min(axis=0), points.max(axis=0)
     width = np.where(high > low, (high - low) / bins, 1.0)
     cells = np.clip(((points - low) / width).astype(np.int64), 0, bins - 1)  # (N, D)
-    return np.ravel_multi_index(cells.T, (bins,) * points.shape[1])
+    return np.unique(cells, axis=0, return_inverse=True)[1].ravel()
 
 
 def binning_estimate(points: np.ndarray, labels: np.ndarray, bins: int = BINS) -> tuple[float, float]:
@@ -68,18 +81,22 @@ def kde_estimate(points: np.ndarray, labels: np.ndarray, variance: float = NOISE
     return i_tx / LN2, (i_tx - within) / LN2
 
 
-def information_plane(coords: np.ndarray, labels: np.ndarray) -> dict:
+def information_plane(coords: np.ndarray, labels: np.ndarray, bins: int = BINS,
+                      variance: float = NOISE_VARIANCE) -> dict:
     """Both estimates at every snapshot of coords (F, N, D); and whether I(T;X) falls late."""
     rows = {"binning": [], "kde": []}
     for frame in coords:
-        rows["binning"].append(binning_estimate(frame, labels))
-        rows["kde"].append(kde_estimate(frame, labels))
+        rows["binning"].append(binning_estimate(frame, labels, bins))
+        rows["kde"].append(kde_estimate(frame, labels, variance))
+    images, dim = coords.shape[1], coords.shape[2]
     result = {
-        "images": int(coords.shape[1]),
-        "bins": BINS,
-        "noise_variance": NOISE_VARIANCE,
+        "images": int(images),
+        "dim": int(dim),
+        "bins": bins,
+        "noise_variance": variance,
         "h_y_bits": entropy_bits(np.bincount(labels)),
-        "log2_images": float(np.log2(coords.shape[1])),  # the ceiling of binning's I(T;X)
+        # binning's I(T;X) is the entropy of at most min(N, bins**D) distinct cells
+        "binning_ceiling_bits": float(min(np.log2(images), dim * np.log2(bins))),
     }
     for name, values in rows.items():
         i_tx = [v[0] for v in values]
@@ -98,3 +115,46 @@ def information_plane(coords: np.ndarray, labels: np.ndarray) -> dict:
         }
     result["compression_threshold"] = COMPRESSION_FALL
     return result
+
+
+ESTIMATORS = (("binning", "binning"), ("kde", "KDE"))
+
+
+def plane_figure(plane: dict, epochs: list[float], path: Path) -> None:
+    """I(T;Y) against I(T;X) per snapshot, coloured by epoch, one panel per estimator."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
+    for ax, (key, title) in zip(axes, ESTIMATORS, strict=True):
+        x, y = plane[key]["i_tx"], plane[key]["i_ty"]
+        ax.plot(x, y, color="#bbbbbb", lw=0.8, zorder=1)
+        points = ax.scatter(x, y, c=epochs, cmap="viridis", s=14, zorder=2)
+        ax.axhline(plane["h_y_bits"], color="k", ls=":", lw=0.8)
+        ax.set(xlabel="I(T;X) (bits)", ylabel="I(T;Y) (bits)", title=f"Information plane, {title}")
+        ax.grid(alpha=0.3)
+    fig.colorbar(points, ax=axes, label="epoch", fraction=0.03, pad=0.02)
+    save_figure(fig, path)
+
+
+def curves_figure(plane: dict, steps: list[int], path: Path) -> None:
+    """I(T;X) and I(T;Y) against the optimiser step, both estimators."""
+    fig, (tx_ax, ty_ax) = plt.subplots(1, 2, figsize=(10.5, 3.8))
+    for key, title in ESTIMATORS:
+        tx_ax.plot(steps, plane[key]["i_tx"], "o-", ms=2.5, label=title)
+        ty_ax.plot(steps, plane[key]["i_ty"], "o-", ms=2.5, label=title)
+    ty_ax.axhline(plane["h_y_bits"], color="k", ls=":", lw=0.8, label="H(Y)")
+    for ax, name in ((tx_ax, "I(T;X)"), (ty_ax, "I(T;Y)")):
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(left=0)
+        ax.set(xlabel="optimiser step (log scale after 10)", ylabel=f"{name} (bits)", title=name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def analyse(snapshots: Snapshots, bins: int, variance: float, out: Path) -> dict:
+    """Both figures under `out`; the page's block of results.json."""
+    plane = information_plane(snapshots.info_coords, snapshots.info_labels, bins, variance)
+    plane["per_class"] = snapshots.info_per_class
+    plane_figure(plane, snapshots.epochs.tolist(), out / FIGURES["information_plane"])
+    curves_figure(plane, snapshots.steps.tolist(), out / FIGURES["information_curves"])
+    return plane

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import onnxruntime as ort
 INPUT_NAME = "image"
 OUTPUT_NAMES = ("logits", "bottleneck")
 INPUT_SHAPE = (1, 28, 28)  # after the batch axis
-BATCH = 500
+PROBE_BATCH = 3  # images of the trial run at load time: any size but a fixed batch's likely 1
 
 
 class ModelError(ValueError):
@@ -35,6 +36,7 @@ class LoadedModel:
     sha256: str
     inputs: list[dict]  # name, shape, type of each graph input
     outputs: list[dict]
+    bottleneck_dim: int  # D, from the trial run
 
 
 def available_cores() -> int:
@@ -48,14 +50,16 @@ def describe(args) -> list[dict]:
     ]
 
 
-def load(path: str | Path) -> LoadedModel:
-    """Open `path` in onnxruntime (CPU) and check it against the interface."""
+def load(path: str | Path, threads: int = 0) -> LoadedModel:
+    """Open `path` in onnxruntime (CPU, `threads` threads or all cores) and check it against the
+    interface, including a trial run on a few blank images, so a model that cannot be analysed
+    is refused before any work is done."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path} not found; run \"make export\" first or pass --model")
     data = path.read_bytes()
     options = ort.SessionOptions()
-    options.intra_op_num_threads = available_cores()
+    options.intra_op_num_threads = threads or available_cores()
     options.log_severity_level = 3
     try:
         session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
@@ -63,14 +67,16 @@ def load(path: str | Path) -> LoadedModel:
         raise ModelError(f"{path} is not a loadable ONNX model ({exc})") from exc
     check_interface(path, session)
     meta = dict(session.get_modelmeta().custom_metadata_map)
+    class_names = parse_class_names(path, meta)
     return LoadedModel(
         path=path,
         session=session,
         metadata=meta,
-        class_names=parse_class_names(path, meta),
+        class_names=class_names,
         sha256=hashlib.sha256(data).hexdigest(),
         inputs=describe(session.get_inputs()),
         outputs=describe(session.get_outputs()),
+        bottleneck_dim=trial_run(path, session, class_names),
     )
 
 
@@ -83,6 +89,11 @@ def check_interface(path: Path, session: ort.InferenceSession) -> None:
     shape = inputs[0].shape
     if len(shape) != 4 or tuple(shape[1:]) != INPUT_SHAPE:
         raise ModelError(f"{path} input 'image' has shape {shape}; expected {expected}")
+    if isinstance(shape[0], int):
+        raise ModelError(
+            f"{path} input 'image' has a fixed batch size of {shape[0]}; expected a dynamic batch axis N "
+            "(export with a dynamic first dimension)"
+        )
     names = [o.name for o in session.get_outputs()]
     missing = [n for n in OUTPUT_NAMES if n not in names]
     if missing:
@@ -109,20 +120,52 @@ def parse_class_names(path: Path, meta: dict[str, str]) -> list[str]:
     return names
 
 
-def infer(model: LoadedModel, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(logits (N, C) float32, bottleneck (N, D) float32) for uint8 images (N, 28, 28)."""
+def trial_run(path: Path, session: ort.InferenceSession, class_names: list[str]) -> int:
+    """Run a few blank images; check the outputs' ranks and widths; return the bottleneck width D."""
+    blank = np.zeros((PROBE_BATCH, *INPUT_SHAPE), np.float32)
+    try:
+        logits, coords = session.run(list(OUTPUT_NAMES), {INPUT_NAME: blank})
+    except Exception as exc:  # onnxruntime raises several unrelated types for a failed run
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path} fails on a batch of {PROBE_BATCH} images: {first}") from exc
+    if logits.ndim != 2 or logits.shape[0] != PROBE_BATCH:
+        raise ModelError(f"{path}: 'logits' has shape {list(logits.shape)} for {PROBE_BATCH} images; expected [N, C]")
+    if logits.shape[1] != len(class_names):
+        raise ModelError(
+            f"{path}: 'logits' is {logits.shape[1]} wide, but metadata 'class_names' names {len(class_names)} "
+            "classes; it must list one name per logit"
+        )
+    if coords.ndim != 2 or coords.shape[0] != PROBE_BATCH:
+        raise ModelError(
+            f"{path}: 'bottleneck' has shape {list(coords.shape)} for {PROBE_BATCH} images; expected [N, D]"
+        )
+    if coords.shape[1] < 2:
+        raise ModelError(
+            f"{path}: 'bottleneck' has {coords.shape[1]} unit per image; the analysis draws the bottleneck "
+            "as a plane and needs at least 2"
+        )
+    return int(coords.shape[1])
+
+
+def infer(model: LoadedModel, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(logits (N, C) float32, bottleneck (N, D) float32, seconds) for uint8 images (N, 28, 28).
+
+    Every output must be finite: NaN or infinity would turn every figure and the JSON into nonsense.
+    """
+    started = time.perf_counter()
     logits, coords = [], []
-    for start in range(0, len(images), BATCH):
-        x = images[start : start + BATCH, None].astype(np.float32) / 255.0
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size, None].astype(np.float32) / 255.0
         out_logits, out_z = model.session.run(list(OUTPUT_NAMES), {INPUT_NAME: x})
         logits.append(out_logits)
         coords.append(out_z)
     logits, coords = np.concatenate(logits), np.concatenate(coords)
-    if logits.ndim != 2 or logits.shape[1] != len(model.class_names):
-        raise ModelError(
-            f"{model.path}: 'logits' has shape {logits.shape}, but the metadata names "
-            f"{len(model.class_names)} classes"
-        )
-    if coords.ndim != 2 or len(coords) != len(logits):
-        raise ModelError(f"{model.path}: 'bottleneck' has shape {coords.shape}; expected [N, D]")
-    return logits, coords
+    seconds = time.perf_counter() - started
+    for name, values in (("bottleneck", coords), ("logits", logits)):  # upstream first
+        bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+        if len(bad):
+            raise ModelError(
+                f"{model.path}: '{name}' holds NaN or infinity for {len(bad):,} of {len(values):,} test images "
+                f"(first: test image {bad[0]}); the model is broken, so nothing was analysed"
+            )
+    return logits, coords, seconds

@@ -24,16 +24,20 @@ def linear_pixel_model(
     input_shape=("N", 1, 28, 28),
     extra_metadata: dict[str, str] | None = None,
     squared: bool = False,
+    bottleneck_op: str | None = None,
 ) -> onnx.ModelProto:
     """image -> first D pixels (bottleneck, D = rows of weight) -> Gemm (logits).
 
     With `squared`, the head sees the bottleneck squared: logits are no longer affine in it.
+    With `bottleneck_op` (a unary ONNX op such as "Log"), the bottleneck is that op of the pixels.
     """
     dims, classes = weight.shape
     head_input = "z_squared" if squared else outputs[1]
+    gathered = "pixels" if bottleneck_op else outputs[1]
     nodes = [
         helper.make_node("Reshape", ["image", "flat_shape"], ["flat"]),
-        helper.make_node("Gather", ["flat", "pixel_ids"], [outputs[1]], axis=1),
+        helper.make_node("Gather", ["flat", "pixel_ids"], [gathered], axis=1),
+        *([helper.make_node(bottleneck_op, ["pixels"], [outputs[1]])] if bottleneck_op else []),
         *([helper.make_node("Mul", [outputs[1], outputs[1]], ["z_squared"])] if squared else []),
         helper.make_node("Gemm", [head_input, "W", "B"], [outputs[0]]),
     ]
@@ -46,8 +50,8 @@ def linear_pixel_model(
     graph = helper.make_graph(
         nodes, "handmade",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, list(input_shape))],
-        [helper.make_tensor_value_info(outputs[0], TensorProto.FLOAT, ["N", classes]),
-         helper.make_tensor_value_info(outputs[1], TensorProto.FLOAT, ["N", dims])],
+        [helper.make_tensor_value_info(outputs[0], TensorProto.FLOAT, [input_shape[0], classes]),
+         helper.make_tensor_value_info(outputs[1], TensorProto.FLOAT, [input_shape[0], dims])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])

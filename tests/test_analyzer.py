@@ -130,21 +130,24 @@ def test_models_that_break_the_interface(tmp_path, capsys, kwargs, message):
     args = {"class_names": FMNIST, **kwargs}
     model = linear_pixel_model(np.zeros((2, 10)), np.zeros(10), **args)
     code, _, _ = analyse(tmp_path, model, np.zeros((10, 28, 28), np.uint8), np.arange(10))
-    assert code == 1
+    assert code == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'model.onnx'} {message}\n"
 
 
 def test_class_count_must_match_logits(tmp_path, capsys):
     model = linear_pixel_model(np.zeros((2, 10)), np.zeros(10), FMNIST[:9])
     code, _, _ = analyse(tmp_path, model, np.zeros((10, 28, 28), np.uint8), np.arange(10) % 9)
-    assert code == 1
-    assert "'logits' has shape (10, 10), but the metadata names 9 classes" in capsys.readouterr().err
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'model.onnx'}: 'logits' is 10 wide, but metadata 'class_names' names 9 classes; "
+        "it must list one name per logit\n"
+    )
 
 
 def test_dataset_fingerprint_mismatch(tmp_path, capsys):
     model = linear_pixel_model(np.zeros((2, 10)), np.zeros(10), FMNIST, extra_metadata={"dataset_sha256": "ab" * 32})
     code, _, out = analyse(tmp_path, model, np.zeros((10, 28, 28), np.uint8), np.arange(10))
-    assert code == 1
+    assert code == 2
     err = capsys.readouterr().err
     assert "differs from the model's dataset_sha256 abababababab" in err and "--allow-other-data" in err
     with pytest.warns(UserWarning, match="differs from the model's dataset_sha256"):
@@ -161,19 +164,19 @@ def test_truncated_idx_file(tmp_path, capsys):
     images.write_bytes(images.read_bytes()[:-5])
     onnx.save(model, tmp_path / "model.onnx")
     out = tmp_path / "o"
-    assert main(["--model", str(tmp_path / "model.onnx"), "--data", str(tmp_path / "data"), "--out", str(out)]) == 1
+    assert main(["--model", str(tmp_path / "model.onnx"), "--data", str(tmp_path / "data"), "--out", str(out)]) == 2
     assert capsys.readouterr().err == (f"error: {images}: 7851 bytes, header promises 7856; file truncated?\n")
     assert not (tmp_path / "o" / "results.json").exists()
 
 
 def test_missing_model(tmp_path, capsys):
-    assert main(["--model", str(tmp_path / "none.onnx"), "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+    assert main(["--model", str(tmp_path / "none.onnx"), "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     missing = tmp_path / "none.onnx"
     assert capsys.readouterr().err == f'error: {missing} not found; run "make export" first or pass --model\n'
 
 
 def test_reliability_on_known_cases():
-    from analyzer.metrics import reliability
+    from analyzer.calibration import reliability
 
     # two classes; confidence 0.9 on 10 images of which 9 are right, 0.6 on 10 of which 3 are right
     probabilities = np.array([[0.9, 0.1]] * 10 + [[0.6, 0.4]] * 10)
@@ -189,7 +192,7 @@ def test_reliability_on_known_cases():
 
 
 def test_confidence_one_falls_in_the_last_bin():
-    from analyzer.metrics import reliability
+    from analyzer.calibration import reliability
 
     cal = reliability(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]), bins=15)
     assert cal["bins"][-1]["count"] == 2 and cal["ece"] == 0.0

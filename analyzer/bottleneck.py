@@ -1,0 +1,163 @@
+"""The information-bottleneck page's subject: where the test images sit in the bottleneck, the
+decision regions of the layer after it, and how the probe images moved during training.
+
+One projection serves every page: the identity for D = 2, else the first two principal axes of
+all test images' bottleneck points, applied unchanged to the snapshots too, so the map, the GIF,
+the explorer and its replay show the same plane (recorded in results.json). Writes
+`bottleneck_map.png` and, with snapshots, `information_bottleneck.gif` (see `animation`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analyzer import animation, metrics
+from analyzer.figures import class_colours, class_legend, padded_limits, plt, save_figure
+from analyzer.inputs import Evaluation, Snapshots
+
+FIGURES = {"bottleneck_map": "bottleneck_map.png"}
+ANIMATION = {"information_bottleneck": "information_bottleneck.gif"}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """x = (points - mean) @ axes.T: the plane every page draws the bottleneck in."""
+
+    kind: str  # "identity" (D = 2) or "pca"
+    mean: np.ndarray  # (D,)
+    axes: np.ndarray  # (2, D)
+
+    @property
+    def axis_labels(self) -> tuple[str, str]:
+        if self.kind == "identity":
+            return "bottleneck unit 1", "bottleneck unit 2"
+        return "principal axis 1", "principal axis 2"
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        """(..., D) -> (..., 2)."""
+        return (points - self.mean) @ self.axes.T
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "mean": self.mean.tolist(), "axes": self.axes.tolist()}
+
+
+def projection_of(coords: np.ndarray) -> Projection:
+    """The identity for a 2-D bottleneck, else the principal axes of the test points (N, D)."""
+    dim = coords.shape[1]
+    if dim == 2:
+        return Projection("identity", np.zeros(2), np.eye(2))
+    mean, axes = metrics.pca_projection(coords.astype(np.float64))
+    return Projection("pca", mean, axes)
+
+
+def fit_linear_head(coords: np.ndarray, logits: np.ndarray) -> dict:
+    """Least-squares fit logits ~ coords @ W.T + b, and whether it is exact (the head is linear).
+
+    The interface only promises a bottleneck and logits; if the layer between them is affine, the
+    fit recovers it exactly (to float32 noise) and the decision regions in the bottleneck plane
+    can be drawn for any such model without reading its graph.
+    """
+    design = np.hstack([coords.astype(np.float64), np.ones((len(coords), 1))])
+    solution, *_ = np.linalg.lstsq(design, logits.astype(np.float64), rcond=None)
+    residual = float(np.abs(design @ solution - logits).max())
+    scale = float(np.abs(logits).max()) or 1.0
+    return {
+        "linear": residual <= 1e-3 * max(scale, 1.0),
+        "max_residual": residual,
+        "weight": solution[:-1].T.tolist(),  # (C, D)
+        "bias": solution[-1].tolist(),  # (C,)
+    }
+
+
+def region_image(weight: np.ndarray, bias: np.ndarray, xlim, ylim, resolution: int = 400) -> np.ndarray:
+    """(resolution, resolution) predicted class of the linear head over a grid of the plane."""
+    xs = np.linspace(*xlim, resolution)
+    ys = np.linspace(*ylim, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    return (grid @ np.asarray(weight).T + np.asarray(bias)).argmax(axis=1).reshape(resolution, resolution)
+
+
+def map_figure(
+    points: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str],
+    regions: np.ndarray | None,
+    title: str,
+    axis_labels: tuple[str, str],
+    path: Path,
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Every test point coloured by true class, over the decision regions when known."""
+    colours = np.array(class_colours(len(class_names)))
+    xlim, ylim = padded_limits(points)
+    fig, ax = plt.subplots(figsize=(8.2, 7))
+    if regions is not None:
+        tint = 1 - 0.22 * (1 - colours[regions])  # pale version of each class colour
+        ax.imshow(tint, origin="lower", extent=(*xlim, *ylim), aspect="auto", interpolation="nearest")
+    ax.scatter(points[:, 0], points[:, 1], s=2.5, c=colours[labels], alpha=0.6, linewidths=0, rasterized=True)
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_title(title)
+    class_legend(ax, class_names, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    save_figure(fig, path)
+    return xlim, ylim
+
+
+def class_centres(plane: np.ndarray, labels: np.ndarray, num_classes: int) -> list[list[float] | None]:
+    """Mean projected point of each class (None for a class without test images)."""
+    return [plane[labels == c].mean(axis=0).tolist() if (labels == c).any() else None for c in range(num_classes)]
+
+
+def analyse(ev: Evaluation, projection: Projection, out: Path) -> dict:
+    """The map under `out`; the page's block of results.json."""
+    head = fit_linear_head(ev.coords, ev.logits)
+    plane = projection(ev.coords)
+    regions_drawn = ev.coords.shape[1] == 2 and head["linear"]
+    xlim, ylim = padded_limits(plane)
+    regions = region_image(head["weight"], head["bias"], xlim, ylim) if regions_drawn else None
+    title = f"All {len(ev.labels):,} test images in the bottleneck" + (" (PCA)" if projection.kind == "pca" else "")
+    map_figure(plane, ev.labels, ev.class_names, regions, title, projection.axis_labels,
+               out / FIGURES["bottleneck_map"])
+    return {
+        "dim": int(ev.coords.shape[1]),
+        "projection": projection.kind,
+        "plane": projection.to_json(),
+        "head": head,
+        "regions_drawn": regions_drawn,
+        "class_centres": class_centres(plane, ev.labels, len(ev.class_names)),
+        "fisher_ratio": metrics.fisher_ratio(ev.coords, ev.labels),
+    }
+
+
+def animate(snapshots: Snapshots, projection: Projection, class_names: list[str], frame_ms: int,
+            out: Path) -> tuple[dict, dict]:
+    """The GIF of the probe points under `out` and the per-frame separation; the page's block of
+    results.json and the projected frames for the explorer's replay."""
+    plane = projection(snapshots.coords)  # (F, P, 2)
+    gif = animation.write_gif(plane, snapshots.labels, snapshots.epochs, snapshots.steps, class_names,
+                              projection.axis_labels, out / ANIMATION["information_bottleneck"], frame_ms)
+    separation = [metrics.fisher_ratio(frame, snapshots.labels) for frame in snapshots.coords]
+    final = separation[-1]
+    half = next((f for f, ratio in enumerate(separation) if final is not None and ratio is not None
+                 and ratio >= final / 2), None)
+    return {
+        **gif,
+        "projection": projection.kind,
+        "probe_images": int(len(snapshots.labels)),
+        "probes_per_class": snapshots.probes_per_class,
+        "steps": snapshots.steps.tolist(),
+        "epochs": snapshots.epochs.tolist(),
+        "fisher_ratio": separation,
+        "half_separation_frame": half,  # first frame with at least half the final ratio
+    }, {
+        "labels": snapshots.labels.tolist(),
+        "steps": snapshots.steps.tolist(),
+        "epochs": [round(float(e), 4) for e in snapshots.epochs],
+        "limits": list(padded_limits(plane)),
+        "frames": np.round(plane, 3).tolist(),
+    }

@@ -1,0 +1,89 @@
+"""The calibration page's subject: how far the model's confidence can be trusted.
+
+A reliability diagram over equal-width bins of the top-1 confidence, the expected calibration
+error (Guo et al. 2017), and the confidence histograms of correct and misclassified predictions,
+drawn into `calibration.png`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from analyzer.figures import plt, save_figure
+from analyzer.inputs import Evaluation
+
+FIGURES = {"calibration": "calibration.png"}
+BINS = 15  # equal-width confidence bins, the usual choice since Guo et al. 2017
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int) -> dict:
+    """Reliability diagram and expected calibration error of the top-1 confidence.
+
+    Confidence is the largest softmax probability; bins are `bins` equal-width intervals of
+    [0, 1] (the last one closed). ECE = sum over bins of (share of images) x |accuracy - mean
+    confidence|, as in Guo et al. 2017. Empty bins report None and do not count.
+    """
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        members = which == b
+        count = int(members.sum())
+        accuracy = float(correct[members].mean()) if count else None
+        mean_confidence = float(confidence[members].mean()) if count else None
+        if count:
+            ece += count / len(labels) * abs(accuracy - mean_confidence)
+        rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": count,
+                     "correct": int(correct[members].sum()), "wrong": int((~correct[members]).sum()),
+                     "accuracy": accuracy, "mean_confidence": mean_confidence})
+    return {
+        "bins": rows,
+        "ece": ece,
+        "confidence_minus_accuracy": float(confidence.mean() - correct.mean()),  # > 0: over-confident
+        "mean_confidence_correct": float(confidence[correct].mean()) if correct.any() else None,
+        "mean_confidence_wrong": float(confidence[~correct].mean()) if (~correct).any() else None,
+    }
+
+
+def figure(calibration: dict, path: Path) -> None:
+    """Reliability diagram (accuracy per confidence bin against the diagonal) and the confidence
+    histograms of correct and wrong predictions."""
+    rows = calibration["bins"]
+    lows = np.array([r["low"] for r in rows])
+    width = rows[0]["high"] - rows[0]["low"]
+    filled = [r["count"] > 0 for r in rows]
+    fig, (rel_ax, hist_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    accuracy = np.array([r["accuracy"] if r["count"] else 0.0 for r in rows])
+    confidence = np.array([r["mean_confidence"] if r["count"] else 0.0 for r in rows])
+    rel_ax.bar(lows[filled], accuracy[filled], width=width, align="edge", color="#4c72b0",
+               edgecolor="white", label="accuracy")
+    rel_ax.bar(lows[filled], (confidence - accuracy)[filled], bottom=accuracy[filled], width=width,
+               align="edge", color="#dd8452", alpha=0.45, edgecolor="white", label="gap to confidence")
+    rel_ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    rel_ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top-1 probability)", ylabel="accuracy",
+               title=f"Reliability, ECE {100 * calibration['ece']:.2f}%")
+    rel_ax.legend(loc="upper left")
+    hist_ax.bar(lows, [r["correct"] for r in rows], width=width, align="edge", color="#4c72b0",
+                alpha=0.7, label="correct")
+    hist_ax.bar(lows, [r["wrong"] for r in rows], width=width, align="edge", color="#c44e52",
+                alpha=0.7, label="misclassified")
+    hist_ax.set_yscale("log")
+    hist_ax.set(xlim=(0, 1), xlabel="confidence (top-1 probability)", ylabel="test images (log scale)",
+                title="Confidence of correct and wrong predictions")
+    hist_ax.legend(loc="upper left")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def analyse(ev: Evaluation, bins: int, hard_negatives: dict, out: Path) -> dict:
+    """The figure under `out`; the page's block of results.json, with the mean confidence of the
+    hard negatives listed on their page."""
+    calibration = reliability(ev.probabilities, ev.labels, bins)
+    listed = [item["confidence"] for cls in hard_negatives["classes"] for item in cls["items"]]
+    calibration["mean_confidence_hard_negatives"] = float(np.mean(listed)) if listed else None
+    figure(calibration, out / FIGURES["calibration"])
+    return calibration

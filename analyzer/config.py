@@ -1,0 +1,81 @@
+"""The analysis stage's configuration: one dataclass, one command-line flag per field.
+
+`python -m analyzer --help` is generated from the fields below (name, default and help), so the
+flags and the configuration cannot drift apart. The resolved configuration is recorded in
+`results.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+
+from analyzer import animation, calibration, information
+
+
+class ConfigError(ValueError):
+    """A flag's value is out of its range; the message names the flag and the range."""
+
+
+def option(default, help: str, **argparse_kwargs):
+    """A dataclass field that carries its flag's help text."""
+    return field(default=default, metadata={"help": help, **argparse_kwargs})
+
+
+@dataclass(frozen=True)
+class AnalyzeConfig:
+    model: str = option(None, "ONNX model following the interface (README: the model interface)", required=True)
+    data: str = option(None, "dataset root holding FashionMNIST/raw/ (the test files; the training files "
+                             "too for nearest neighbours)", required=True)
+    out: str = option(None, "folder for results.json and the figures, replaced whole on success", required=True)
+    snapshots: str | None = option(None, "snapshots.npz from training, for the GIF, replay and information plane")
+    history: str | None = option(None, "history.json from training, for the training curves")
+    top_k: int = option(5, "hard negatives per class")
+    neighbours: int = option(5, "nearest training images shown per hard negative")
+    calibration_bins: int = option(calibration.BINS, "equal-width confidence bins of the reliability diagram")
+    information_bins: int = option(information.BINS, "bins per bottleneck unit of the binning estimator")
+    information_noise: float = option(information.NOISE_VARIANCE,
+                                       "noise variance of the KDE estimator (on standardised points)")
+    gif_frame_ms: int = option(animation.FRAME_MS, "time each GIF frame shows, in ms (a multiple of 10)")
+    batch_size: int = option(500, "images per onnxruntime call")
+    threads: int = option(0, "onnxruntime threads (0: all available cores)")
+    allow_other_data: bool = option(False, "analyse even if the test set differs from the model's dataset_sha256")
+
+    def __post_init__(self) -> None:
+        bounds = {"top_k": 1, "neighbours": 1, "calibration_bins": 1, "information_bins": 2, "batch_size": 1,
+                  "threads": 0, "gif_frame_ms": 10}
+        for name, low in bounds.items():
+            if getattr(self, name) < low:
+                raise ConfigError(f"--{flag(name)} {getattr(self, name)} must be at least {low}")
+        if self.gif_frame_ms % 10:
+            raise ConfigError(
+                f"--gif-frame-ms {self.gif_frame_ms} must be a multiple of 10 (GIF delays are in 1/100 s)"
+            )
+        if not self.information_noise > 0:
+            raise ConfigError(f"--information-noise {self.information_noise} must be positive")
+
+
+def flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def build_parser(description: str) -> argparse.ArgumentParser:
+    """One flag per field of AnalyzeConfig, with its default in the help."""
+    parser = argparse.ArgumentParser(prog="python -m analyzer", description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    for spec in dataclasses.fields(AnalyzeConfig):
+        meta = dict(spec.metadata)
+        help_text = meta.pop("help")
+        if spec.type == "bool":
+            parser.add_argument(f"--{flag(spec.name)}", action="store_true", help=help_text)
+            continue
+        kind = {"int": int, "float": float}.get(spec.type, str)
+        suffix = "" if spec.default is None else " (default: %(default)s)"
+        parser.add_argument(f"--{flag(spec.name)}", type=kind, default=spec.default, help=help_text + suffix, **meta)
+    return parser
+
+
+def parse(argv: list[str] | None, description: str) -> AnalyzeConfig:
+    """The configuration of a command line (argparse exits with status 2 on a malformed one)."""
+    return AnalyzeConfig(**vars(build_parser(description).parse_args(argv)))

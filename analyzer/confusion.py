@@ -1,0 +1,135 @@
+"""The confusion page's subject: the matrix, per-class metrics, the most confused pairs, the
+matrix figure, and which test images fill each cell.
+
+Conventions follow scikit-learn: rows = true class, columns = predicted class; precision, recall
+and F1 are 0 where their denominator is 0. Writes `confusion_matrix.png` and `confusion/cells.js`
+(one `window.CONFUSION_CELLS = {...}` assignment: the test indices of every cell and each image's
+top-3 classes, for the page's cell gallery; a script file so the page also works from the file
+system).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from analyzer import metrics
+from analyzer.artifacts import write_bytes
+from analyzer.figures import plain, plt, save_figure
+from analyzer.inputs import Evaluation
+
+FIGURES = {"confusion_matrix": "confusion_matrix.png"}
+CELLS = "confusion/cells.js"
+TOP = 3  # classes listed per image in the gallery
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """(C, C) int64 counts; entry [t, p] counts images of true class t predicted as p."""
+    flat = labels.astype(np.int64) * num_classes + predictions.astype(np.int64)
+    return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def per_class_metrics(counts: np.ndarray, class_names: list[str]) -> list[dict]:
+    """Precision, recall, F1 and support of every class, in index order."""
+    true_positive = np.diag(counts).astype(np.float64)
+    predicted = counts.sum(axis=0)
+    support = counts.sum(axis=1)
+    rows = []
+    for c, name in enumerate(class_names):
+        precision = true_positive[c] / predicted[c] if predicted[c] else 0.0
+        recall = true_positive[c] / support[c] if support[c] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append(
+            {"class": name, "precision": precision, "recall": recall, "f1": f1, "support": int(support[c])}
+        )
+    return rows
+
+
+def most_confused(counts: np.ndarray, class_names: list[str], top: int = 10) -> list[dict]:
+    """The largest off-diagonal cells (true -> predicted), largest first, ties in index order."""
+    cells = [
+        (int(counts[t, p]), t, p)
+        for t in range(len(counts))
+        for p in range(len(counts))
+        if t != p and counts[t, p] > 0
+    ]
+    cells.sort(key=lambda cell: (-cell[0], cell[1], cell[2]))
+    return [
+        {"true_class": class_names[t], "predicted_class": class_names[p], "count": n}
+        for n, t, p in cells[:top]
+    ]
+
+
+def overlapping_pairs(counts: np.ndarray, class_names: list[str], top: int = 3) -> list[dict]:
+    """Unordered class pairs by images of either that land in the other's region, largest first."""
+    pairs = []
+    for a in range(len(counts)):
+        for b in range(a + 1, len(counts)):
+            total = int(counts[a, b] + counts[b, a])
+            if total:
+                pairs.append((total, a, b))
+    pairs.sort(key=lambda pair: (-pair[0], pair[1], pair[2]))
+    return [{"classes": [class_names[a], class_names[b]], "count": n} for n, a, b in pairs[:top]]
+
+
+def cell_members(labels: np.ndarray, predictions: np.ndarray, confidence: np.ndarray, num_classes: int):
+    """Test indices of every cell [t][p]: most confident first off the diagonal (the worst
+    mistakes), least confident first on it (the narrowest escapes); ties in test-set order."""
+    cells = [[[] for _ in range(num_classes)] for _ in range(num_classes)]
+    for t in range(num_classes):
+        for p in range(num_classes):
+            members = np.flatnonzero((labels == t) & (predictions == p))
+            key = -confidence[members] if t != p else confidence[members]
+            cells[t][p] = members[np.lexsort((members, key))].tolist()
+    return cells
+
+
+def figure(counts: np.ndarray, class_names: list[str], accuracy: float, path: Path) -> None:
+    """Counts in every cell over row-normalised shading; true classes down, predictions across."""
+    shares = metrics.row_normalised(counts)
+    size = 1.2 + 0.62 * len(class_names)
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    ticks = np.arange(len(class_names))
+    labels = [plain(name) for name in class_names]
+    ax.set_xticks(ticks, labels, rotation=40, ha="right")
+    ax.set_yticks(ticks, labels)
+    ax.set_xlabel("Predicted class")
+    ax.set_ylabel("True class")
+    for t in ticks:
+        for p in ticks:
+            ax.text(p, t, str(counts[t, p]), ha="center", va="center", fontsize=8,
+                    color="white" if shares[t, p] > 0.5 else "black")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    ax.set_title(f"Confusion matrix, test accuracy {accuracy:.2%} ({counts.sum():,} images)")
+    save_figure(fig, path)
+
+
+def analyse(ev: Evaluation, out: Path) -> dict:
+    """The page's figure and cell data under `out`; its block of results.json."""
+    names = ev.class_names
+    counts = confusion_matrix(ev.labels, ev.predictions, len(names))
+    figure(counts, names, ev.accuracy, out / FIGURES["confusion_matrix"])
+    top = np.lexsort((np.broadcast_to(np.arange(len(names)), ev.probabilities.shape), -ev.probabilities))[:, :TOP]
+    gallery = {
+        "cells": cell_members(ev.labels, ev.predictions, ev.confidence, len(names)),
+        # per test image: its TOP most probable classes and their probabilities, most probable first
+        "top": [[[int(c), round(float(ev.probabilities[i, c]), 4)] for c in row] for i, row in enumerate(top)],
+    }
+    write_bytes(out / CELLS, ("window.CONFUSION_CELLS = " + json.dumps(gallery, separators=(",", ":")) + ";\n")
+                .encode("utf-8"))
+    return {
+        "confusion_matrix": {
+            "class_names": names,
+            "rows": "true class",
+            "columns": "predicted class",
+            "counts": counts.tolist(),
+            "row_normalised": metrics.row_normalised(counts).tolist(),
+            "cells_file": CELLS,
+        },
+        "per_class": per_class_metrics(counts, names),
+        "most_confused": most_confused(counts, names),
+        "overlapping_pairs": overlapping_pairs(counts, names),
+    }

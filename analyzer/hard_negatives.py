@@ -1,0 +1,74 @@
+"""The hard-negatives page's subject: for each true class, the test images the model gets wrong
+with the most confidence, their thumbnails, and their nearest training images.
+
+Ranked by the probability given to the (wrong) predicted class, highest first; equal
+probabilities keep test-set order; a class with fewer misses says so and is never padded.
+Thumbnails go to `hard_neg/<Class>/hard_neg_<k>(<Pred>).png`, with class names made safe as file
+names (and numbered when two names would collide).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from analyzer import figures, metrics
+from analyzer.inputs import Evaluation
+
+UNSAFE = re.compile(r"[^\w .()-]+")  # anything but letters, digits, space, '.', '(', ')', '-'
+
+
+def safe_name(name: str) -> str:
+    """A class name as a file or folder name: separators, reserved and URL-special characters
+    become '_', and leading or trailing dots and spaces go (no '..', no hidden files)."""
+    cleaned = UNSAFE.sub("_", name).strip(" .")
+    return cleaned or "_"
+
+
+def folder_names(class_names: list[str]) -> list[str]:
+    """One distinct safe name per class: prefixed with the class index when two would collide."""
+    names = [safe_name(n) for n in class_names]
+    if len(set(names)) != len(names):
+        names = [f"{i}_{n}" for i, n in enumerate(names)]
+    return names
+
+
+def hard_negative_indices(
+    labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray, true_class: int, k: int
+) -> tuple[np.ndarray, int]:
+    """Test indices of the top-k misclassified images of `true_class` and how many there are."""
+    missed = np.flatnonzero((labels == true_class) & (predictions != true_class))
+    confidence = probabilities[missed, predictions[missed]]
+    order = np.lexsort((missed, -confidence))  # last key is primary
+    return missed[order][:k], len(missed)
+
+
+def analyse(ev: Evaluation, k: int, out: Path) -> dict:
+    """Thumbnails under `out`; the page's block of results.json (items without neighbours yet)."""
+    folders = folder_names(ev.class_names)
+    classes = []
+    for c, name in enumerate(ev.class_names):
+        chosen, missed = hard_negative_indices(ev.labels, ev.predictions, ev.probabilities, c, k)
+        items = []
+        for rank, index in enumerate(chosen, start=1):
+            predicted = int(ev.predictions[index])
+            relative = f"hard_neg/{folders[c]}/hard_neg_{rank}({folders[predicted]}).png"
+            figures.thumbnail(ev.images[index], out / relative)
+            items.append({
+                "rank": rank,
+                "test_index": int(index),
+                "true_class": name,
+                "predicted_class": ev.class_names[predicted],
+                "confidence": float(ev.probabilities[index, predicted]),
+                "top3": metrics.top_classes(ev.probabilities[index], ev.class_names),
+                "image": relative,
+            })
+        note = None if len(items) == k else f"only {len(items)} of {name}'s test images are misclassified"
+        classes.append({"class": name, "index": c, "misclassified": missed, "items": items, "note": note})
+    return {
+        "k": k,
+        "ranking": "softmax probability of the wrong predicted class, highest first; ties by test index",
+        "classes": classes,
+    }
