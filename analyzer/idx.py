@@ -1,8 +1,9 @@
 """Reading the Fashion-MNIST IDX files with numpy alone, and fingerprinting the test set.
 
-The analyzer reads the test split from `DATA_DIR/FashionMNIST/raw/`, either the extracted IDX files
-or the official `.gz` files. `test_set_sha256` hashes the *decompressed* bytes, so a model exported
-from extracted files recognises the same data given as `.gz` files and the other way round.
+The analyzer reads the test split (and, for the nearest training images, the training split) from
+`DATA_DIR/FashionMNIST/raw/`, either the extracted IDX files or the official `.gz` files.
+`fingerprint` hashes the *decompressed* bytes, so a model exported from extracted files
+recognises the same data given as `.gz` files and the other way round.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 
 TEST_IMAGES = "t10k-images-idx3-ubyte"
 TEST_LABELS = "t10k-labels-idx1-ubyte"
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+TRAIN_LABELS = "train-labels-idx1-ubyte"
 IMAGES_MAGIC = 2051  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 2049  # unsigned bytes, 1 dimension
 
@@ -57,16 +60,33 @@ def parse_idx(data: bytes, magic: int, source: str) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def load_test_set(data_dir: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
-    """Test images (N, 28, 28) uint8, labels (N,) int64 and the sha256 of both decompressed files."""
+def load_split(data_dir: str | Path, images_name: str, labels_name: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """Images (N, 28, 28) uint8, labels (N,) int64 and the sha256 of both decompressed files."""
     folder = raw_folder(data_dir)
-    image_bytes = read_raw_bytes(folder, TEST_IMAGES)
-    label_bytes = read_raw_bytes(folder, TEST_LABELS)
-    images = parse_idx(image_bytes, IMAGES_MAGIC, str(folder / TEST_IMAGES))
-    labels = parse_idx(label_bytes, LABELS_MAGIC, str(folder / TEST_LABELS))
+    image_bytes = read_raw_bytes(folder, images_name)
+    label_bytes = read_raw_bytes(folder, labels_name)
+    images = parse_idx(image_bytes, IMAGES_MAGIC, str(folder / images_name))
+    labels = parse_idx(label_bytes, LABELS_MAGIC, str(folder / labels_name))
     if images.shape[1:] != (28, 28) or images.shape[0] != labels.shape[0]:
         raise IdxError(f"{folder}: images {images.shape} and labels {labels.shape} do not match")
     return images, labels.astype(np.int64), fingerprint(image_bytes, label_bytes)
+
+
+def load_test_set(data_dir: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """The test split and its fingerprint, which the model's `dataset_sha256` must match."""
+    return load_split(data_dir, TEST_IMAGES, TEST_LABELS)
+
+
+def has_train_set(data_dir: str | Path) -> bool:
+    """Whether the training files are there (extracted or `.gz`); they are optional for the analysis."""
+    folder = raw_folder(data_dir)
+    return all((folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in (TRAIN_IMAGES, TRAIN_LABELS))
+
+
+def load_train_set(data_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """The training split (images, labels), checked like the test split."""
+    images, labels, _ = load_split(data_dir, TRAIN_IMAGES, TRAIN_LABELS)
+    return images, labels
 
 
 def fingerprint(image_bytes: bytes, label_bytes: bytes) -> str:

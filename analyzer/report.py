@@ -18,7 +18,16 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from analyzer import bottleneck, calibration, confusion, explorer, hard_negatives, information, training_curves
+from analyzer import (
+    bottleneck,
+    calibration,
+    confusion,
+    explorer,
+    hard_negatives,
+    information,
+    neighbours,
+    training_curves,
+)
 from analyzer.artifacts import atomic_path, folder_lock, replaced_folder, write_json
 from analyzer.config import AnalyzeConfig
 from analyzer.idx import load_test_set
@@ -85,6 +94,9 @@ def analyse(config: AnalyzeConfig) -> dict:
         projection = bottleneck.projection_of(ev.coords)
         figures = {**confusion.FIGURES, **bottleneck.FIGURES, **calibration.FIGURES}
         hard = hard_negatives.analyse(ev, config.top_k, staging)
+        nearest = neighbours.analyse(model, ev, hard, config.neighbours, config.batch_size, config.data, staging)
+        if nearest["available"]:
+            figures.update(neighbours.FIGURES)
         results = {
             "model": {
                 "path": str(model.path),
@@ -103,6 +115,7 @@ def analyse(config: AnalyzeConfig) -> dict:
             "total": int(len(labels)),
             **confusion.analyse(ev, staging),
             "hard_negatives": hard,
+            "neighbours": nearest,
             "bottleneck": bottleneck.analyse(ev, projection, staging),
             "calibration": calibration.analyse(ev, config.calibration_bins, hard, staging),
             "snapshots": None,

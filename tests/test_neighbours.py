@@ -1,0 +1,93 @@
+"""Nearest training images and near-copies, checked against brute force in float64."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from analyzer import neighbours
+from analyzer.cli import main
+from analyzer.idx import load_test_set, load_train_set
+from tests.handmade import images_with_pixels, linear_pixel_model, write_test_set
+
+
+def brute_force(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    distances = np.sqrt(((queries[:, None, :].astype(np.float64) - base[None].astype(np.float64)) ** 2).sum(-1))
+    order = np.lexsort((np.broadcast_to(np.arange(len(base)), distances.shape), distances), axis=1)[:, :k]
+    return order, np.take_along_axis(distances, order, 1)
+
+
+def test_nearest_matches_brute_force():
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (3000, 784)).astype(np.float32) / 255
+    queries = np.concatenate([base[[5, 17]] + 0.001, rng.random((30, 784), dtype=np.float32)])
+    indices, distances = neighbours.nearest(queries, base, 5)
+    expected, expected_distances = brute_force(queries, base, 5)
+    assert indices.tolist() == expected.tolist()
+    assert np.allclose(distances, expected_distances, rtol=1e-12)
+    assert indices[0, 0] == 5 and indices[1, 0] == 17
+
+
+def test_near_copies_are_exactly_those_under_the_threshold():
+    rng = np.random.default_rng(1)
+    train = rng.random((2000, 784), dtype=np.float32)
+    test = rng.random((300, 784), dtype=np.float32)
+    planted = {3: 10, 50: 1999, 299: 0}
+    for t, n in planted.items():
+        test[t] = train[n] + rng.normal(scale=0.01, size=784).astype(np.float32)
+    _, nearest_distance = brute_force(test, train, 1)
+    threshold = 0.5
+    pairs = neighbours.near_copies(test, train, threshold)
+    assert {t: n for t, n, _ in pairs} == planted
+    assert sorted(t for t, _, _ in pairs) == np.flatnonzero(nearest_distance[:, 0] < threshold).tolist()
+
+
+def test_hard_negative_neighbours_recomputed_from_scratch(smoke_site, data_dir):
+    results = json.loads((smoke_site / "analysis" / "results.json").read_text())
+    item = next(i for c in results["hard_negatives"]["classes"] for i in c["items"])
+    train_images, train_labels = load_train_set(data_dir)
+    test_images, _, _ = load_test_set(data_dir)
+    k = results["neighbours"]["k"]
+    query = test_images[item["test_index"]].reshape(1, -1).astype(np.float64) / 255
+    expected, distances = brute_force(query, train_images.reshape(len(train_images), -1) / 255, k)
+    assert [n["train_index"] for n in item["nearest_pixel"]] == expected[0].tolist()
+    assert np.allclose([n["distance"] for n in item["nearest_pixel"]], distances[0], rtol=1e-9)
+    names = results["class_names"]
+    assert [n["label"] for n in item["nearest_pixel"]] == [names[train_labels[i]] for i in expected[0]]
+    agreeing = sum(n["label"] == item["predicted_class"] for n in item["nearest_pixel"])
+    assert item["ambiguous"] == (agreeing > k / 2)
+
+    session = ort.InferenceSession(str(smoke_site / "model.onnx"), providers=["CPUExecutionProvider"])
+    x = train_images[:, None].astype(np.float32) / 255
+    train_points = np.concatenate([session.run(["bottleneck"], {"image": x[i : i + 5000]})[0]
+                                   for i in range(0, len(x), 5000)])
+    point = session.run(["bottleneck"], {"image": test_images[item["test_index"]][None, None] / np.float32(255)})[0]
+    expected, _ = brute_force(point, train_points, k)
+    assert [n["train_index"] for n in item["nearest_bottleneck"]] == expected[0].tolist()
+    for row in item["nearest_pixel"] + item["nearest_bottleneck"]:
+        assert (smoke_site / "analysis" / row["image"]).is_file()
+
+
+def test_near_copy_block_of_the_real_test_set(smoke_site):
+    copies = json.loads((smoke_site / "analysis" / "results.json").read_text())["neighbours"]["near_copies"]
+    assert copies["threshold"] == copies["threshold_of_median"] * copies["sample_median"]
+    assert copies["count"] >= len(copies["pairs"]) and all(p["distance"] < copies["threshold"] for p in copies["pairs"])
+    assert [p["distance"] for p in copies["pairs"]] == sorted(p["distance"] for p in copies["pairs"])
+
+
+def test_without_training_files_only_the_neighbours_are_skipped(tmp_path):
+    names = ["a", "b"]
+    write_test_set(tmp_path / "data", images_with_pixels([(200, 0), (0, 200), (90, 100)]), np.array([0, 1, 0]))
+    onnx.save(linear_pixel_model(np.eye(2), np.zeros(2), names), tmp_path / "m.onnx")
+    assert main(["--model", str(tmp_path / "m.onnx"), "--data", str(tmp_path / "data"), "--out",
+                 str(tmp_path / "out")]) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["neighbours"] == {
+        "available": False,
+        "note": f"the training files are not in {tmp_path / 'data' / 'FashionMNIST' / 'raw'}, so no training "
+                "image is compared",
+    }
+    assert "nearest_pixel" not in results["hard_negatives"]["classes"][0]["items"][0]
