@@ -3,8 +3,8 @@ matrix figure, and which test images fill each cell.
 
 Conventions follow scikit-learn: rows = true class, columns = predicted class; precision, recall
 and F1 are 0 where their denominator is 0. Writes `confusion_matrix.png` and `confusion/cells.js`
-(one `window.CONFUSION_CELLS = {...}` assignment: the test indices of every cell and each image's
-top-3 classes, for the page's cell gallery; a script file so the page also works from the file
+(one `window.CONFUSION_CELLS = {...}` assignment: the class names, the test indices of every cell
+and each image's top-3 classes, for the page's cell gallery; a script file so the page also works from the file
 system).
 """
 
@@ -114,6 +114,7 @@ def analyse(ev: Evaluation, out: Path) -> dict:
     figure(counts, names, ev.accuracy, out / FIGURES["confusion_matrix"])
     top = np.lexsort((np.broadcast_to(np.arange(len(names)), ev.probabilities.shape), -ev.probabilities))[:, :TOP]
     gallery = {
+        "classNames": names,
         "cells": cell_members(ev.labels, ev.predictions, ev.confidence, len(names)),
         # per test image: its TOP most probable classes and their probabilities, most probable first
         "top": [[[int(c), round(float(ev.probabilities[i, c]), 4)] for c in row] for i, row in enumerate(top)],

@@ -63,6 +63,9 @@ def analyse(ev: Evaluation, plane: np.ndarray, replay: dict | None, out: Path) -
     write_bytes(folder / "data.js", text.encode("utf-8"))
     return {
         "points": int(len(ev.labels)),
+        "tile": TILE,
+        "sprite_columns": SPRITE_COLUMNS,
+        "sprite_size": list(Image.open(folder / "sprite.png").size),  # (width, height) in pixels
         "data_bytes": (folder / "data.js").stat().st_size,
         "sprite_bytes": (folder / "sprite.png").stat().st_size,
     }

@@ -24,14 +24,61 @@
   // ---- scatter of every test image -------------------------------------------------------
   const scatter = document.getElementById("explorer-scatter");
   const tooltip = document.getElementById("explorer-tooltip");
+  const pinned = document.getElementById("explorer-pinned");
+  const selection = document.getElementById("explorer-selection");
+  const colourBy = document.getElementById("explorer-colour");
   const hidden = new Set();
   const home = { x0: data.limits[0][0], x1: data.limits[0][1], y0: data.limits[1][0], y1: data.limits[1][1] };
   let view = Object.assign({}, home);
+  let pin = -1;  // index of the pinned test image, -1 for none
+  let selected = [];  // indices inside the last box selection
+
+  // Colour of point p under each mode: true class, predicted class, correct/wrong, confidence.
+  const modes = {
+    true: function (p) { return data.colours[p[2]]; },
+    predicted: function (p) { return data.colours[p[3]]; },
+    correct: function (p) { return p[2] === p[3] ? "#4c72b0" : "#c44e52"; },
+    confidence: function (p) { return "hsl(" + Math.round(240 * (1 - p[4])) + ", 75%, 45%)"; },
+  };
+
+  // ---- the view lives in the URL hash, so a link reproduces it and a reload restores it -----
+  function writeHash() {
+    const parts = [];
+    if (hidden.size) parts.push("hide=" + Array.from(hidden).sort(function (a, b) { return a - b; }).join(","));
+    if (view.x0 !== home.x0 || view.x1 !== home.x1 || view.y0 !== home.y0 || view.y1 !== home.y1) {
+      parts.push("view=" + [view.x0, view.x1, view.y0, view.y1].map(function (v) { return v.toPrecision(6); }).join(","));
+    }
+    if (pin >= 0) parts.push("pin=" + pin);
+    if (colourBy.value !== "true") parts.push("colour=" + colourBy.value);
+    history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname + location.search);
+  }
+
+  function readHash() {
+    const state = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+      const at = part.indexOf("=");
+      if (at > 0) state[part.slice(0, at)] = decodeURIComponent(part.slice(at + 1));
+    });
+    hidden.clear();
+    (state.hide || "").split(",").forEach(function (c) {
+      const n = Number(c);
+      if (c !== "" && Number.isInteger(n) && n >= 0 && n < data.classNames.length) hidden.add(n);
+    });
+    const v = (state.view || "").split(",").map(Number);
+    view = v.length === 4 && v.every(Number.isFinite) && v[1] > v[0] && v[3] > v[2]
+      ? { x0: v[0], x1: v[1], y0: v[2], y1: v[3] } : Object.assign({}, home);
+    const p = Number(state.pin);
+    pin = state.pin !== undefined && Number.isInteger(p) && p >= 0 && p < data.points.length ? p : -1;
+    colourBy.value = modes[state.colour] ? state.colour : "true";
+  }
 
   function toScreen(x, y) {
     const box = scatter.getBoundingClientRect();
     return [(x - view.x0) / (view.x1 - view.x0) * box.width, (view.y1 - y) / (view.y1 - view.y0) * box.height];
   }
+
+  let colour = modes.true;
+  let box = null;  // a box selection being drawn, in canvas pixels
 
   function drawScatter() {
     const started = performance.now();
@@ -45,11 +92,22 @@
         const [sx, sy] = toScreen(p[0], p[1]);
         ctx.beginPath();
         ctx.arc(sx, sy, wrong ? 3 : 2, 0, 2 * Math.PI);
-        ctx.fillStyle = data.colours[p[2]];
+        ctx.fillStyle = colour(p);
         ctx.fill();
         if (wrong) { ctx.lineWidth = 0.9; ctx.strokeStyle = "#111"; ctx.stroke(); }
         drawn += 1;
       }
+    }
+    if (pin >= 0) {
+      const [sx, sy] = toScreen(data.points[pin][0], data.points[pin][1]);
+      ctx.beginPath();
+      ctx.arc(sx, sy, 7, 0, 2 * Math.PI);
+      ctx.lineWidth = 2; ctx.strokeStyle = "#111"; ctx.stroke();
+    }
+    if (box) {
+      ctx.strokeStyle = "#333"; ctx.setLineDash([4, 3]); ctx.lineWidth = 1;
+      ctx.strokeRect(box.x0, box.y0, box.x1 - box.x0, box.y1 - box.y0);
+      ctx.setLineDash([]);
     }
     api.drawnPoints = drawn;
     api.lastDrawMs = performance.now() - started;
@@ -68,29 +126,109 @@
     return best;
   }
 
-  function showTooltip(index, clientX, clientY) {
-    if (index < 0) { tooltip.hidden = true; return; }
-    const p = data.points[index];
-    const thumb = tooltip.querySelector("canvas");
-    const ctx = thumb.getContext("2d");
+  function drawThumbnail(canvas, index) {
+    const ctx = canvas.getContext("2d");
     ctx.imageSmoothingEnabled = false;
     const col = index % data.spriteColumns, row = Math.floor(index / data.spriteColumns);
-    ctx.drawImage(sprite, col * data.tile, row * data.tile, data.tile, data.tile, 0, 0, thumb.width, thumb.height);
-    tooltip.querySelector(".explorer-text").textContent =
-      "test image " + index + " · true: " + data.classNames[p[2]] + " · predicted: " +
+    ctx.drawImage(sprite, col * data.tile, row * data.tile, data.tile, data.tile, 0, 0, canvas.width, canvas.height);
+  }
+
+  function describe(index) {
+    const p = data.points[index];
+    return "test image " + index + " · true: " + data.classNames[p[2]] + " · predicted: " +
       data.classNames[p[3]] + " (" + pct(p[4]) + ")";
+  }
+
+  function showTooltip(index, clientX, clientY) {
+    if (index < 0) { tooltip.hidden = true; return; }
+    drawThumbnail(tooltip.querySelector("canvas"), index);
+    tooltip.querySelector(".explorer-text").textContent = describe(index);
     const box = scatter.parentElement.getBoundingClientRect();
     tooltip.style.left = Math.min(clientX - box.left + 14, box.width - 230) + "px";
     tooltip.style.top = (clientY - box.top + 14) + "px";
     tooltip.hidden = false;
   }
 
+  function showPinned() {
+    pinned.hidden = pin < 0;
+    if (pin < 0) return;
+    const p = data.points[pin];
+    drawThumbnail(pinned.querySelector("canvas"), pin);
+    pinned.querySelector(".explorer-text").textContent = describe(pin);
+    pinned.querySelector("a").href = "confusion.html#cell-" + p[2] + "-" + p[3] + "-image-" + pin;
+  }
+
+  function setPin(index) {
+    pin = index;
+    showPinned();
+    drawScatter();
+    writeHash();
+  }
+
+  function boxSelect(b) {
+    const box = scatter.getBoundingClientRect();
+    selected = [];
+    data.points.forEach(function (p, i) {
+      if (hidden.has(p[2])) return;
+      const [sx, sy] = toScreen(p[0], p[1]);
+      if (sx >= b.x0 && sx <= b.x1 && sy >= b.y0 && sy <= b.y1 && sx <= box.width && sy <= box.height) selected.push(i);
+    });
+    selection.hidden = false;
+    selection.querySelector(".explorer-count").textContent =
+      selected.length + " test image" + (selected.length === 1 ? "" : "s") + " selected";
+    const list = selection.querySelector(".explorer-list");
+    list.textContent = "";
+    selected.slice(0, 200).forEach(function (i) {
+      const thumb = document.createElement("canvas");
+      thumb.width = thumb.height = 56;
+      thumb.title = describe(i);
+      drawThumbnail(thumb, i);
+      thumb.addEventListener("click", function () { setPin(i); });
+      list.appendChild(thumb);
+    });
+    api.selected = selected.slice();
+  }
+
+  // One CSV field: quoted, quotes doubled, and a leading formula character defused for spreadsheets.
+  function csvField(value) {
+    let text = String(value);
+    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
+    return '"' + text.replace(/"/g, '""') + '"';
+  }
+
+  api.selectionCsv = function () {
+    const rows = [["test_index", "true_class", "predicted_class", "confidence", "x", "y"]];
+    selected.forEach(function (i) {
+      const p = data.points[i];
+      rows.push([i, data.classNames[p[2]], data.classNames[p[3]], p[4], p[0], p[1]]);
+    });
+    return rows.map(function (r) { return r.map(csvField).join(","); }).join("\r\n") + "\r\n";
+  };
+
+  selection.querySelector("button").addEventListener("click", function () {
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([api.selectionCsv()], { type: "text/csv" }));
+    link.download = "selected_test_images.csv";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  });
+
   let drag = null;
   scatter.addEventListener("pointerdown", function (e) {
-    drag = { x: e.clientX, y: e.clientY, view: Object.assign({}, view), moved: false };
+    const b = scatter.getBoundingClientRect();
+    drag = { x: e.clientX, y: e.clientY, view: Object.assign({}, view), moved: false, select: e.shiftKey,
+             left: b.left, top: b.top };
     scatter.setPointerCapture(e.pointerId);
   });
   scatter.addEventListener("pointermove", function (e) {
+    if (drag && drag.select) {
+      box = { x0: Math.min(drag.x, e.clientX) - drag.left, x1: Math.max(drag.x, e.clientX) - drag.left,
+              y0: Math.min(drag.y, e.clientY) - drag.top, y1: Math.max(drag.y, e.clientY) - drag.top };
+      drag.moved = true;
+      drawScatter();
+      return;
+    }
     if (drag) {
       const box = scatter.getBoundingClientRect();
       const dx = (e.clientX - drag.x) / box.width * (drag.view.x1 - drag.view.x0);
@@ -106,7 +244,17 @@
     showTooltip(nearest(e.clientX, e.clientY, 8), e.clientX, e.clientY);
   });
   scatter.addEventListener("pointerup", function (e) {
-    if (drag && !drag.moved) showTooltip(nearest(e.clientX, e.clientY, 14), e.clientX, e.clientY);  // a tap
+    if (drag && drag.select && box) {
+      boxSelect(box);
+      box = null;
+      drawScatter();
+    } else if (drag && !drag.moved) {  // a tap or click pins the nearest point (or unpins)
+      const index = nearest(e.clientX, e.clientY, 14);
+      showTooltip(index, e.clientX, e.clientY);
+      setPin(index);
+    } else if (drag) {
+      writeHash();  // the end of a pan
+    }
     drag = null;
   });
   scatter.addEventListener("pointerleave", function () { if (!drag) tooltip.hidden = true; });
@@ -119,11 +267,19 @@
     view = { x0: cx - (cx - view.x0) * k, x1: cx + (view.x1 - cx) * k,
              y0: cy - (cy - view.y0) * k, y1: cy + (view.y1 - cy) * k };
     drawScatter();
+    writeHash();
   }, { passive: false });
   document.getElementById("explorer-reset").addEventListener("click", function () {
     view = Object.assign({}, home);
     drawScatter();
+    writeHash();
   });
+  colourBy.addEventListener("change", function () {
+    colour = modes[colourBy.value];
+    drawScatter();
+    writeHash();
+  });
+  pinned.querySelector("button").addEventListener("click", function () { setPin(-1); });
 
   const legend = document.getElementById("explorer-legend");
   data.classNames.forEach(function (name, c) {
@@ -152,8 +308,22 @@
       b.classList.toggle("explorer-off", hidden.has(Number(b.dataset.index)));
     });
     drawScatter();
+    writeHash();
   }
 
+  function restore() {  // the state of the URL hash, on load and when the hash changes
+    readHash();
+    colour = modes[colourBy.value];
+    legend.querySelectorAll("button").forEach(function (b) {
+      b.classList.toggle("explorer-off", hidden.has(Number(b.dataset.index)));
+    });
+    showPinned();
+    drawScatter();
+  }
+  window.addEventListener("hashchange", restore);
+
+  api.state = function () { return { hidden: Array.from(hidden), view: Object.assign({}, view), pin: pin,
+                                      colour: colourBy.value }; };
   api.screenPosition = function (index) {
     const box = scatter.getBoundingClientRect();
     const [sx, sy] = toScreen(data.points[index][0], data.points[index][1]);
@@ -203,5 +373,6 @@
   }
 
   window.addEventListener("resize", function () { drawScatter(); if (replay) drawFrame(Number(slider.value)); });
-  if (sprite.complete) drawScatter(); else { drawScatter(); sprite.addEventListener("load", drawScatter); }
+  restore();
+  if (!sprite.complete) sprite.addEventListener("load", function () { showPinned(); drawScatter(); });
 })();
