@@ -31,16 +31,19 @@ PAGES = (
     Page("index.md", "Overview", "the headline figures, the training run and how to reproduce it."),
     Page("bottleneck.md", "Information bottleneck",
          "where every test image lands in the bottleneck, and how the points moved during training."),
-    Page("explorer.md", "Explorer", "every test image in the bottleneck, to hover, filter, zoom and replay over training."),
+    Page("explorer.md", "Explorer",
+         "every test image in the bottleneck, to hover, filter, zoom and replay over training."),
     Page("information_plane.md", "Information plane",
          "how much the bottleneck knows about the image and the label at each snapshot, by two estimators.",
          needs="information_plane"),
     Page("confusion.md", "Confusion matrix",
          "which classes the model mistakes for which, with per-class precision, recall and F1."),
-    Page("hard_negatives.md", "Hard negatives", "for each class, the test images the model gets wrong with the most confidence."),
+    Page("hard_negatives.md", "Hard negatives",
+         "for each class, the test images the model gets wrong with the most confidence."),
     Page("calibration.md", "Calibration",
          "how far the model's confidence can be trusted (reliability diagram, expected calibration error)."),
-    Page("model.md", "Model", "the ONNX file, its interface and metadata, and how it was checked against the trained network."),
+    Page("model.md", "Model",
+         "the ONNX file, its interface and metadata, and how it was checked against the trained network."),
 )
 
 PARTS = {

@@ -43,7 +43,8 @@ def test_markdown_text_renders_as_the_same_text(value):
 
 
 def test_page_values_are_escaped_and_numbers_kept(tmp_path):
-    (tmp_path / "page.md.j2").write_text("{{ name }} {{ 0.25|percent }} {{ 12345|thousands }} {{ n }} {{ '%.2e'|format(x) }}")
+    page = "{{ name }} {{ 0.25|percent }} {{ 12345|thousands }} {{ n }} {{ '%.2e'|format(x) }}"
+    (tmp_path / "page.md.j2").write_text(page)
     text = site.environment(tmp_path).get_template("page.md.j2").render(name="<b>&_", n=3, x=1.5e-5)
     assert text == "&#60;b&#62;&#38;&#95; 25.00% 12,345 3 1.50e-05"
 
