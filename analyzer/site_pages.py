@@ -24,7 +24,7 @@ class Page:
 @dataclass(frozen=True)
 class Part:
     what: str  # what the report leaves out without the input, as the overview names it
-    pages: tuple[str, ...]  # files of the pages that show it
+    pages: tuple[str, ...]  # files of the pages that hold it
 
 
 PAGES = (
@@ -47,10 +47,10 @@ PAGES = (
 )
 
 PARTS = {
-    "config": Part("the training configuration, device and reproduction commands", ("index.md",)),
-    "history": Part("the training curves and training time", ("index.md",)),
+    "config": Part("the training configuration and the commands that retrain the model", ("index.md",)),
+    "history": Part("the training curves and the training time", ("index.md",)),
     "snapshots": Part("the GIF of training and the replay", ("bottleneck.md", "explorer.md")),
-    "information_plane": Part("the information plane", ("information_plane.md",)),
+    "information_plane": Part("the whole page", ("information_plane.md",)),
     "export": Part("the export parity checks", ("model.md",)),
     "model_file": Part("the model download", ("model.md",)),
 }
@@ -62,16 +62,16 @@ def missing(run: Path, results: dict, config: dict | None, export: dict | None) 
     if not snapshots:
         plane = "the analysis was given no snapshots.npz (--snapshots)"
     elif not snapshots["information_plane"]:
-        plane = "the snapshots.npz given to the analysis has no information subset (info_coords)"
+        plane = "the snapshots.npz given to the analysis holds no information subset (info_coords)"
     else:
         plane = None
     return {
-        "config": None if config is not None else f"{run / 'config.json'} (written by the trainer) is absent",
+        "config": None if config is not None else "the run folder holds no config.json (the trainer writes it)",
         "history": None if results["history"] else "the analysis was given no history.json (--history)",
         "snapshots": None if snapshots else "the analysis was given no snapshots.npz (--snapshots)",
         "information_plane": plane,
-        "export": None if export is not None else f"{run / 'export_report.json'} (written by the exporter) is absent",
-        "model_file": None if (run / "model.onnx").is_file() else f"{run / 'model.onnx'} is absent",
+        "export": None if export is not None else "the run folder holds no export_report.json (the exporter writes it)",
+        "model_file": None if (run / "model.onnx").is_file() else "the run folder holds no model.onnx",
     }
 
 

@@ -17,6 +17,7 @@ class Page:
     links: list[str] = field(default_factory=list)  # every href
     sources: list[str] = field(default_factory=list)  # every src (img, script, iframe, ...)
     scripts: list[str] = field(default_factory=list)  # src of each <script>, "" when inline
+    inline_scripts: list[str] = field(default_factory=list)  # the code of each inline <script>
     text: str = ""  # visible text of the article, tags removed and entities decoded
 
 
@@ -37,6 +38,7 @@ class Reader(HTMLParser):
             self.page.sources.append(values["src"] or "")
         if tag == "script":
             self.page.scripts.append(values.get("src") or "")
+            self.page.inline_scripts.append("")
         if tag in ("script", "style"):
             self.hidden += 1
         if tag == "article":
@@ -64,6 +66,8 @@ class Reader(HTMLParser):
             self.chunks.append("\n")
 
     def handle_data(self, data):
+        if self.lasttag == "script" and self.hidden:
+            self.page.inline_scripts[-1] += data
         if self.cell is not None:
             self.cell.append(data)
         if self.in_article and not self.hidden:
