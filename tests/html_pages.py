@@ -18,7 +18,7 @@ class Page:
     sources: list[str] = field(default_factory=list)  # every src (img, script, iframe, ...)
     scripts: list[str] = field(default_factory=list)  # src of each <script>, "" when inline
     inline_scripts: list[str] = field(default_factory=list)  # the code of each inline <script>
-    text: str = ""  # visible text of the article, tags removed and entities decoded
+    text: str = ""  # visible prose of the article, tags removed and entities decoded; code blocks left out
 
 
 class Reader(HTMLParser):
@@ -27,7 +27,8 @@ class Reader(HTMLParser):
         self.page = Page()
         self.cell: list[str] | None = None
         self.in_article = 0
-        self.hidden = 0  # inside <script> or <style>
+        self.hidden = 0  # inside <script>, <style> or <pre>
+        self.in_script = False
         self.chunks: list[str] = []
 
     def handle_starttag(self, tag, attrs):
@@ -39,7 +40,8 @@ class Reader(HTMLParser):
         if tag == "script":
             self.page.scripts.append(values.get("src") or "")
             self.page.inline_scripts.append("")
-        if tag in ("script", "style"):
+            self.in_script = True
+        if tag in ("script", "style", "pre"):
             self.hidden += 1
         if tag == "article":
             self.in_article += 1
@@ -55,8 +57,10 @@ class Reader(HTMLParser):
             self.chunks.append("\n")
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "pre"):
             self.hidden -= 1
+        if tag == "script":
+            self.in_script = False
         if tag == "article":
             self.in_article -= 1
         if tag in ("td", "th") and self.cell is not None:
@@ -66,7 +70,7 @@ class Reader(HTMLParser):
             self.chunks.append("\n")
 
     def handle_data(self, data):
-        if self.lasttag == "script" and self.hidden:
+        if self.in_script:
             self.page.inline_scripts[-1] += data
         if self.cell is not None:
             self.cell.append(data)
