@@ -81,6 +81,14 @@ def number(value: object) -> int | float:
     return value
 
 
+def plain(value: str) -> str:
+    """`value` for a place where the theme writes it into HTML unescaped (mkdocs-material's site name).
+
+    The characters HTML gives a meaning to, and control characters, become '_'.
+    """
+    return "".join("_" if ch in "<>&\"'" or not ch.isprintable() else ch for ch in value)
+
+
 def percent(value: float, digits: int = 2) -> Markup:
     return Markup(f"{100 * number(value):.{digits}f}%")
 

@@ -63,7 +63,7 @@ def environment(templates: Traversable) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(url=markup.url, shell=markup.shell, percent=markup.percent, thousands=markup.thousands,
-                       sentence=markup.sentence,
+                       sentence=markup.sentence, plain=markup.plain,
                        format=markup.format_numbers)
     env.globals["log2"] = math.log2
     return env

@@ -42,13 +42,14 @@ HOSTILE = [
     "&lt;T&amp;",
 ]
 PAGES = ["index", "bottleneck", "explorer", "confusion", "hard_negatives", "calibration", "model"]
+RUN_NAME = "run <img src=x onerror=alert('run')> \"q\" &amp; $(x)"  # shown as the site's name and in commands
 THEME_SCRIPTS = ("assets/javascripts/",)
 EXPLORER_SCRIPTS = {"explorer/data.js", "explorer/explorer.js"}
 
 
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory) -> tuple[Path, Path]:
-    """(workspace, run): the model and data in the workspace, the analysis and site in run/."""
+    """(workspace, run): the model and data in the workspace, the analysis and site in the run folder."""
     root = tmp_path_factory.mktemp("hostile")
     rng = np.random.default_rng(0)
     classes = len(HOSTILE)
@@ -57,7 +58,7 @@ def hostile_site(tmp_path_factory) -> tuple[Path, Path]:
     write_test_set(root / "data", images, labels)
     model = linear_pixel_model(8 * rng.normal(size=(2, classes)), rng.normal(size=classes), HOSTILE)
     onnx.save(model, root / "model.onnx")
-    run = root / "run"
+    run = root / RUN_NAME
     assert analyze(["--model", str(root / "model.onnx"), "--data", str(root / "data"),
                     "--out", str(run / "analysis")]) == 0
     assert render(["--run", str(run)]) == 0
