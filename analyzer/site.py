@@ -1,118 +1,186 @@
 """Render the static report: `python -m analyzer.site --run RUN [--templates DIR]`.
 
-Reads `RUN/analysis/results.json`, `RUN/config.json`, `RUN/export_report.json` and the figures;
-fills the Jinja2 templates of `site_templates/` (autoescaped, StrictUndefined) into Markdown pages
-under `RUN/docs/` and `RUN/mkdocs.yml`, copies the figures, thumbnails and `model.onnx` beside
-them, and runs `mkdocs build --strict` into `RUN/site/`. The site loads nothing from the internet.
+Reads `RUN/analysis/` (required) and, when present, `RUN/config.json`, `RUN/export_report.json`
+and `RUN/model.onnx`; fills the Jinja2 templates of the `site_templates` package (or of
+`--templates DIR`) into Markdown pages and `mkdocs.yml`, copies the figures, thumbnails and model
+beside them, and runs `mkdocs build --strict`. Everything is built in `RUN/.site-build/` and then
+swapped in whole as `RUN/docs/`, `RUN/site/` and `RUN/mkdocs.yml`, so a failed build leaves the
+previous report. The site loads nothing from the internet.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import importlib.resources
 import json
+import math
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from urllib.parse import quote
 
 import jinja2
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates"
-PAGES = (
-    "index.md", "bottleneck.md", "explorer.md", "information_plane.md", "confusion.md", "hard_negatives.md",
-    "calibration.md", "model.md",
-)
+from analyzer import markup
+from analyzer.artifacts import write_bytes
+from analyzer.site_pages import missing, page_plan
+
 EXPLORER_ASSETS = ("explorer.js", "explorer.css")  # static files of the explorer page, from the templates
+BUILD = ".site-build"  # folder in RUN where the next docs/, site/ and mkdocs.yml are made
+OUTPUTS = ("docs", "site")  # folders swapped in from BUILD after a successful build
 
 
 class SiteError(RuntimeError):
     """An input of the site is missing or the build failed."""
 
 
-def url(path: str) -> str:
-    """A relative path as a URL: spaces, parentheses and other specials percent-encoded."""
-    return quote(path, safe="/")
+def default_templates() -> Traversable:
+    """The templates installed with the package (also in a non-editable install)."""
+    return importlib.resources.files("site_templates")
 
 
-def percent(value: float, digits: int = 2) -> str:
-    return f"{100 * value:.{digits}f}%"
+def environment(templates: Traversable) -> jinja2.Environment:
+    """Jinja2 for Markdown pages: every value is written as literal text by `markup.finalize`.
 
+    Jinja's autoescape stays off: it would mark the output of filters such as `join` as safe
+    markup after escaping only HTML, and so let Markdown syntax through; `finalize` escapes both.
+    """
+    def load(name: str) -> str | None:
+        source = templates.joinpath(name)
+        return source.read_text(encoding="utf-8") if source.is_file() else None
 
-def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
-        autoescape=True,
+        loader=jinja2.FunctionLoader(load),
+        autoescape=False,
+        finalize=markup.finalize,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(url=url, percent=percent)
+    env.filters.update(url=markup.url, shell=markup.shell, percent=markup.percent, thousands=markup.thousands,
+                       sentence=markup.sentence, plain=markup.plain,
+                       format=markup.format_numbers)
+    env.globals["log2"] = math.log2
     return env
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path, required: bool = True) -> dict | None:
     if not path.is_file():
-        raise SiteError(f"{path} not found; run \"make analyze\" (or the stage that writes it) first")
-    return json.loads(path.read_text(encoding="utf-8"))
+        if required:
+            raise SiteError(f"{path} not found; run \"make analyze\" (or the stage that writes it) first")
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SiteError(f"{path} is not valid JSON ({exc}); run the stage that writes it again") from exc
 
 
-def copy_assets(analysis: Path, run: Path, docs: Path, results: dict, templates: Path) -> None:
+def context(run: Path) -> dict:
+    """Everything the templates see: the run's files and which parts of the report they allow."""
+    results = read_json(run / "analysis" / "results.json")
+    config = read_json(run / "config.json", required=False)
+    export = read_json(run / "export_report.json", required=False)
+    reasons = missing(run, results, config, export)
+    pages, left_out = page_plan(reasons)
+    return {
+        "results": results,
+        "config": config,
+        "export": export,
+        "has": {key: why is None for key, why in reasons.items()},
+        "pages": pages,
+        "left_out": left_out,
+        "run": run.resolve().name,
+    }
+
+
+def copy_assets(run: Path, docs: Path, values: dict, templates: Traversable) -> None:
     """Figures, thumbnails, the explorer's data and script, and the model, beside their pages."""
-    for name in results["figures"].values():
+    analysis = run / "analysis"
+    for name in values["results"]["figures"].values():
         shutil.copy2(analysis / name, docs / name)
     shutil.copytree(analysis / "hard_neg", docs / "hard_neg")
     shutil.copytree(analysis / "explorer", docs / "explorer")
     for name in EXPLORER_ASSETS:
-        shutil.copy2(templates / name, docs / "explorer" / name)
-    shutil.copy2(run / "model.onnx", docs / "model.onnx")
+        (docs / "explorer" / name).write_bytes(templates.joinpath(name).read_bytes())
+    if values["has"]["model_file"]:
+        shutil.copy2(run / "model.onnx", docs / "model.onnx")
 
 
-def context(run: Path) -> dict:
-    results = read_json(run / "analysis" / "results.json")
-    return {
-        "results": results,
-        "config": read_json(run / "config.json"),
-        "export": read_json(run / "export_report.json"),
-        "history": results["history"] or [],
-        "run": run.name,
-    }
+@contextlib.contextmanager
+def locked(run: Path) -> Iterator[None]:
+    """Hold RUN/.site.lock: two renders into one run folder would mix their files."""
+    with open(run / ".site.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SiteError(f"another site build is writing into {run}; wait for it to finish") from None
+        yield
 
 
-def render(run: Path, templates: Path = TEMPLATES) -> Path:
-    """Write RUN/docs and RUN/mkdocs.yml, build RUN/site; return the site folder."""
+def build(run: Path, staging: Path, templates: Traversable) -> None:
+    """Render docs/ and mkdocs.yml into `staging` and build staging/site."""
     values = context(run)
-    docs, site = run / "docs", run / "site"
-    shutil.rmtree(docs, ignore_errors=True)
+    docs = staging / "docs"
     docs.mkdir(parents=True)
-    copy_assets(run / "analysis", run, docs, values["results"], templates)
+    copy_assets(run, docs, values, templates)
     env = environment(templates)
-    for page in PAGES:
-        (docs / page).write_text(env.get_template(f"{page}.j2").render(values), encoding="utf-8")
-    (run / "mkdocs.yml").write_text(env.get_template("mkdocs.yml.j2").render(values), encoding="utf-8")
-    staging = run / ".site.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(run / "mkdocs.yml"),
-         "-d", str(staging.resolve())],
+    try:
+        for page in values["pages"]:
+            (docs / page.file).write_text(env.get_template(f"{page.file}.j2").render(values), encoding="utf-8")
+        (staging / "mkdocs.yml").write_text(env.get_template("mkdocs.yml.j2").render(values), encoding="utf-8")
+    except (markup.MissingValue, jinja2.UndefinedError) as exc:
+        raise SiteError(f"{run / 'analysis' / 'results.json'} does not fit the page templates ({exc})") from exc
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(staging / "mkdocs.yml")],
         capture_output=True, text=True,
     )
-    if build.returncode != 0:
+    if done.returncode != 0:
+        raise SiteError("mkdocs build --strict failed: " + "; ".join(filter(str.strip, done.stderr.splitlines())))
+    # mkdocs-material's 404 page links /assets/ and /index.html from the server root, which breaks
+    # under a sub-path; without it a server shows its own "not found" page.
+    (staging / "site" / "404.html").unlink(missing_ok=True)
+
+
+def render(run: Path, templates: Traversable | None = None) -> Path:
+    """Build RUN/docs, RUN/site and RUN/mkdocs.yml from RUN's files; return the site folder."""
+    templates = templates or default_templates()
+    if not run.is_dir():
+        raise SiteError(f"{run} is not a folder; pass the run folder that holds analysis/ as --run")
+    with locked(run):
+        staging = run / BUILD
         shutil.rmtree(staging, ignore_errors=True)
-        raise SiteError(f"mkdocs build --strict failed:\n{build.stderr.strip()}")
-    shutil.rmtree(site, ignore_errors=True)
-    staging.rename(site)
-    return site
+        try:
+            build(run, staging, templates)
+            for name in OUTPUTS:
+                old = run / f".{name}.old"
+                shutil.rmtree(old, ignore_errors=True)
+                if (run / name).exists():
+                    (run / name).rename(old)
+                (staging / name).rename(run / name)
+                shutil.rmtree(old, ignore_errors=True)
+            write_bytes(run / "mkdocs.yml", (staging / "mkdocs.yml").read_bytes())
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return run / "site"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analyzer.site", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m analyzer.site", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", default="runs/default", help="run folder (default: %(default)s)")
-    parser.add_argument("--templates", default=str(TEMPLATES), help="template folder (default: site_templates/)")
+    parser.add_argument("--templates", help="template folder (default: the installed site_templates)")
     args = parser.parse_args(argv)
+    if args.templates and not (Path(args.templates) / "index.md.j2").is_file():
+        print(f"error: --templates {args.templates} holds no index.md.j2; pass the site_templates folder",
+              file=sys.stderr)
+        return 1
     try:
-        site = render(Path(args.run), Path(args.templates))
+        site = render(Path(args.run), Path(args.templates) if args.templates else None)
     except SiteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

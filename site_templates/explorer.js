@@ -368,8 +368,6 @@
       }, 80);
     });
     drawFrame(0);
-  } else {
-    document.getElementById("explorer-replay-section").hidden = true;
   }
 
   window.addEventListener("resize", function () { drawScatter(); if (replay) drawFrame(Number(slider.value)); });

@@ -1,84 +1,48 @@
 """The built site in headless Chromium (Debian's, never a downloaded one): every page loads clean.
 
-For each page: no failed request, no console error, no request leaving localhost, every <img>
+For each page: no failed request, no console error, no dialog, no request leaving localhost, every <img>
 decoded with a non-zero natural size, every internal link (and its #anchor) resolving. A
 screenshot of each page is saved under RUN/screenshots/.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import shutil
-import threading
 import urllib.request
-from urllib.parse import urldefrag, urlparse
+from urllib.parse import urldefrag
 
 import numpy as np
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+from tests.browser_tools import CLEAN, broken_images, chromium, serve, visit
+
 PAGES = ["index.html", "bottleneck.html", "explorer.html", "information_plane.html", "confusion.html",
-         "hard_negatives.html",
-         "calibration.html", "model.html"]
+         "hard_negatives.html", "calibration.html", "model.html"]
 WITHOUT_IMAGES = {"explorer.html", "model.html"}  # canvases and tables only
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def served_site(smoke_site):
-    handler = functools.partial(QuietHandler, directory=str(smoke_site / "site"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/", smoke_site
-    server.shutdown()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+def browser():
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Chromium not found: apt-get install chromium (the CI script does)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
-
-
-def visit(browser, url):
-    """Load `url`; return the page and what went wrong while loading it."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    problems = {"console": [], "failed": [], "outside": []}
-    page.on("console", lambda m: m.type == "error" and problems["console"].append(m.text))
-    page.on("pageerror", lambda e: problems["console"].append(str(e)))
-    page.on("requestfailed", lambda r: problems["failed"].append(r.url))
-    page.on("request", lambda r: urlparse(r.url).hostname not in ("127.0.0.1", None)
-            and not r.url.startswith("data:") and problems["outside"].append(r.url))
-    response = page.goto(url, wait_until="networkidle")
-    assert response is not None and response.status == 200, url
-    return page, problems
+def served_site(smoke_site):
+    with serve(smoke_site / "site") as base:
+        yield base, smoke_site
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_loads_clean(browser, served_site, name):
     base, run = served_site
     page, problems = visit(browser, base + name)
-    assert problems == {"console": [], "failed": [], "outside": []}
-    images = page.eval_on_selector_all("img", "els => els.map(e => [e.src, e.complete, e.naturalWidth])")
+    assert problems == CLEAN
     if name not in WITHOUT_IMAGES:
-        assert images, "every other page shows figures"
-    broken = [src for src, complete, width in images if not complete or width == 0]
-    assert broken == []
+        assert page.locator("img").count(), "every other page shows figures"
+    assert broken_images(page) == []
     shots = run / "screenshots"
     shots.mkdir(exist_ok=True)
     page.screenshot(path=str(shots / name.replace(".html", ".png")), full_page=True)
@@ -122,7 +86,7 @@ def test_explorer(browser, served_site):
     results = json.loads((run / "analysis" / "results.json").read_text())
     names = results["class_names"]
     page, problems = visit(browser, base + "explorer.html")
-    assert problems == {"console": [], "failed": [], "outside": []}
+    assert problems == CLEAN
     assert page.evaluate("window.explorer.drawnPoints") == results["explorer"]["points"] == 10000
 
     page.locator("#explorer-scatter").scroll_into_view_if_needed()

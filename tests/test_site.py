@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 
 from analyzer import site
+from tests.html_pages import read_page
 
 PAGES = ["index", "bottleneck", "explorer", "information_plane", "confusion", "hard_negatives", "calibration", "model"]
 
@@ -29,30 +32,36 @@ def test_every_page_is_built_and_no_template_syntax_survives(smoke_site):
         for text in (markdown, html):
             assert "{{" not in text and "{%" not in text
     assert (smoke_site / "site" / "model.onnx").read_bytes() == (smoke_site / "model.onnx").read_bytes()
+    nav = re.findall(r"^  - (.+): (.+)$", (smoke_site / "mkdocs.yml").read_text(), flags=re.M)
+    assert [json.loads(file) for _, file in nav] == [f"{page}.md" for page in PAGES]
 
 
 def test_headline_numbers_come_from_results(smoke_site):
     results = results_of(smoke_site)
-    index = (smoke_site / "docs" / "index.md").read_text()
-    assert f"**{100 * results['accuracy']:.2f}%** ({results['correct']:,} of 10,000)" in index
-    confusion = (smoke_site / "docs" / "confusion.md").read_text()
-    for row in results["per_class"]:
-        assert f"| {row['class']} | {100 * row['precision']:.1f}% | {100 * row['recall']:.1f}% |" in confusion
-    top = results["most_confused"][0]
-    assert f"| {top['true_class']} | {top['predicted_class']} | {top['count']} |" in confusion
+    index = read_page(smoke_site / "site" / "index.html")
+    assert ["Test accuracy", f"{100 * results['accuracy']:.2f}% ({results['correct']:,} of 10,000)"] in index.tables[0]
+    per_class, confused = read_page(smoke_site / "site" / "confusion.html").tables
+    assert per_class[1:] == [
+        [r["class"], f"{100 * r['precision']:.1f}%", f"{100 * r['recall']:.1f}%", f"{100 * r['f1']:.1f}%",
+         f"{r['support']:,}"]
+        for r in results["per_class"]
+    ]
+    assert confused[1:] == [[c["true_class"], c["predicted_class"], str(c["count"])] for c in results["most_confused"]]
 
 
 def test_hard_negative_links_are_encoded_and_exist(smoke_site):
-    markdown = (smoke_site / "docs" / "hard_negatives.md").read_text()
-    targets = re.findall(r"\]\((hard_neg/[^)\s]+)\)", markdown)
+    page = read_page(smoke_site / "site" / "hard_negatives.html")
     items = [i for c in results_of(smoke_site)["hard_negatives"]["classes"] for i in c["items"]]
-    assert len(targets) == 3 * len(items)  # image, its link, and the details line
-    for target in targets:
+    images = [src for src in page.sources if src.startswith("hard_neg/")]
+    links = [href for href in page.links if href.startswith("hard_neg/")]
+    assert len(images) == len(items) and len(links) == 2 * len(items)  # the image's link and the details line
+    for target in images + links:
         assert " " not in target and "(" not in target
         assert (smoke_site / "site" / unquote(target)).is_file(), target
-    assert "hard_neg/Ankle%20boot/hard_neg_1%28" in markdown
+    assert "hard_neg/Ankle%20boot/hard_neg_1%28" in " ".join(images)
+    html = (smoke_site / "site" / "hard_negatives.html").read_text()
     for item in items:
-        assert f'id="test-{item["test_index"]}"' in markdown
+        assert f'id="test-{item["test_index"]}"' in html
 
 
 def test_onnx_example_reproduces_the_accuracy(smoke_site, data_dir, tmp_path):
@@ -67,12 +76,40 @@ def test_onnx_example_reproduces_the_accuracy(smoke_site, data_dir, tmp_path):
 
 
 def test_site_is_offline_and_relative(smoke_site):
-    pages = [p for p in (smoke_site / "site").glob("*.html") if p.name != "404.html"]  # 404: absolute by design
-    assert len(pages) == len(PAGES)
+    pages = list((smoke_site / "site").glob("*.html"))
+    assert sorted(p.stem for p in pages) == sorted(PAGES)  # no 404.html: it links from the server root
     for html in pages:
         text = html.read_text()
         assert not re.search(r'(src|href)="(https?:)?//', text), html.name
+        assert not re.search(r'(src|href)="/', text), html.name
         assert "fonts.googleapis" not in text and "fonts.gstatic" not in text
+
+
+def test_model_page_shows_metadata_as_text(smoke_site):
+    results = results_of(smoke_site)
+    (interface, metadata, parity) = read_page(smoke_site / "site" / "model.html").tables
+    assert metadata[1:] == [[key, value] for key, value in sorted(results["model"]["metadata"].items())]
+    assert ["class_names", json.dumps(results["class_names"], ensure_ascii=False)] in metadata
+    assert interface[1] == ["input", "image", "[batch, 1, 28, 28]", "tensor(float)"]
+    export = json.loads((smoke_site / "export_report.json").read_text())
+    assert parity[1] == ["largest difference of a logit", f"{export['max_abs_diff_logits']:.2e}",
+                         str(export["tolerance"])]
+    assert "≥ 17" not in str(parity) and "1e-05" not in str(parity)
+
+
+def test_export_limits_come_from_the_export_report(smoke_site, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(smoke_site / "analysis", run / "analysis")
+    export = json.loads((smoke_site / "export_report.json").read_text())
+    (run / "export_report.json").write_text(json.dumps({**export, "consistency_tolerance": 3e-6,
+                                                        "tie_tolerance": 2e-4}))
+    assert site.main(["--run", str(run)]) == 0
+    parity = read_page(run / "site" / "model.html").tables[2]
+    sizes = ", ".join(str(b) for b in export["batch_sizes"])
+    assert [f"outputs across batch sizes {sizes}", f"{export['max_abs_diff_across_batch_sizes']:.2e}", "3e-06"] \
+        in parity
+    assert ["images whose predicted class differs", str(len(export["prediction_disagreements"])),
+            "0, except near-ties (top two logits within 0.0002)"] in parity
 
 
 def test_templates_refuse_undefined_values(tmp_path):
@@ -80,16 +117,6 @@ def test_templates_refuse_undefined_values(tmp_path):
     env = site.environment(tmp_path)
     with pytest.raises(jinja2.UndefinedError):
         env.get_template("page.md.j2").render(results={})
-
-
-def test_values_are_escaped(tmp_path):
-    (tmp_path / "page.md.j2").write_text("{{ name }}")
-    assert site.environment(tmp_path).get_template("page.md.j2").render(name="<b>&") == "&lt;b&gt;&amp;"
-
-
-def test_url_encoding():
-    encoded = site.url("hard_neg/Ankle boot/hard_neg_1(Sneaker).png")
-    assert encoded == "hard_neg/Ankle%20boot/hard_neg_1%28Sneaker%29.png"
 
 
 def test_missing_analysis_is_a_clear_error(tmp_path, capsys):
@@ -100,19 +127,58 @@ def test_missing_analysis_is_a_clear_error(tmp_path, capsys):
     )
 
 
+def test_a_failed_build_leaves_the_previous_report(smoke_site, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(smoke_site / "analysis", run / "analysis")
+    assert site.main(["--run", str(run)]) == 0
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and "analysis" not in p.parts}
+    results = results_of(run)
+    results["accuracy"] = None  # a value the templates must not show as "None"
+    (run / "analysis" / "results.json").write_text(json.dumps(results))
+    capsys.readouterr()
+    assert site.main(["--run", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {run / 'analysis' / 'results.json'} does not fit the page templates (")
+    assert err.count("\n") == 1
+    after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and "analysis" not in p.parts}
+    assert after == before
+
+
+def test_a_second_build_into_the_same_run_is_refused(smoke_site, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(smoke_site / "analysis", run / "analysis")
+    with open(run / ".site.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert site.main(["--run", str(run)]) == 1
+    assert capsys.readouterr().err == f"error: another site build is writing into {run}; wait for it to finish\n"
+    assert not (run / "docs").exists() and not (run / "site").exists()
+
+
 def test_information_plane_page_reports_the_estimates(smoke_site):
     plane = results_of(smoke_site)["snapshots"]["information_plane"]
-    page = (smoke_site / "docs" / "information_plane.md").read_text()
+    page = read_page(smoke_site / "site" / "information_plane.html").text
     assert plane["images"] == 1000 and plane["bins"] == 30 and plane["noise_variance"] == 0.1
+    ceiling = min(np.log2(1000), 2 * np.log2(30))  # D = 2: the 900 cells, not the 1,000 images, bound it
+    assert f"min(log2 1,000, 2 × log2 30) = {ceiling:.2f} bits" in page
+    assert "KDE (pairwise-distance bounds)" in page and "KDE upper bound" not in page
     for key in ("binning", "kde"):
         estimate = plane[key]
-        assert f"to\n  {estimate['i_ty'][-1]:.2f} bits at the end" in page
+        assert f"to {estimate['i_ty'][-1]:.2f} bits at the end" in " ".join(page.split())
         if estimate["compression"]:
             verdict = "a compression phase appears in this estimate."
         elif estimate["fall_after_peak"] > plane["compression_threshold"]:
             verdict = "phases do not appear in this estimate."
         else:
             verdict = "No compression phase in this estimate"
-        assert verdict in page
-    assert all(0 <= v <= np.log2(1000) + 1e-9 for v in plane["binning"]["i_tx"])
+        assert verdict in " ".join(page.split())
+    assert all(0 <= v <= ceiling + 1e-9 for v in plane["binning"]["i_tx"])
     assert all(v <= plane["h_y_bits"] + 1e-9 for v in plane["binning"]["i_ty"])
+
+
+def test_counts_written_by_hand_are_gone(smoke_site):
+    snap = results_of(smoke_site)["snapshots"]
+    for name in ("bottleneck", "explorer", "information_plane"):
+        text = read_page(smoke_site / "site" / f"{name}.html").text
+        assert "first 10" not in text and "first 100" not in text
+    bottleneck = " ".join(read_page(smoke_site / "site" / "bottleneck.html").text.split())
+    assert f"The same {snap['probe_images']:,} test images in every frame" in bottleneck

@@ -1,0 +1,119 @@
+"""A report from the analysis alone: pages whose inputs are absent are left out, and the overview says so.
+
+A model trained elsewhere has no config.json, export_report.json, history or snapshots; the site
+builds the pages it has the inputs for, leaves the others out of the navigation, omits the
+sections it cannot fill, and never shows a value it does not have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from analyzer.cli import main as analyze
+from analyzer.site import main as render
+from tests.handmade import linear_pixel_model, write_test_set
+from tests.html_pages import read_page
+
+FMNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+WITHOUT_TRAINING = ["index", "bottleneck", "explorer", "confusion", "hard_negatives", "calibration", "model"]
+
+
+def nav(run: Path) -> list[str]:
+    return [json.loads(file) for file in re.findall(r"^  - .+: (.+)$", (run / "mkdocs.yml").read_text(), flags=re.M)]
+
+
+def left_out(run: Path) -> list[str]:
+    text = read_page(run / "site" / "index.html").text
+    section = text.split("Left out of this report")[1].split("Reproduce it")[0]
+    lines = [line.strip() for line in section.splitlines() if line.strip()]
+    intro = "This run folder does not hold every input of the report, so these parts are not shown:"
+    return lines[lines.index(intro) + 1:]
+
+
+def assert_no_missing_value(run: Path) -> None:
+    for page in (run / "site").glob("*.html"):
+        text = read_page(page).text
+        assert not re.search(r"\b(None|nan|NaN|inf)\b", text), page.name
+        assert "{{" not in text and "{%" not in text, page.name
+
+
+@pytest.fixture(scope="module")
+def foreign_run(tmp_path_factory) -> Path:
+    """A handmade model analysed without --snapshots and --history; nothing else in the run folder."""
+    root = tmp_path_factory.mktemp("foreign")
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(10), 30)
+    write_test_set(root / "data", rng.integers(0, 256, size=(len(labels), 28, 28)), labels)
+    onnx.save(linear_pixel_model(4 * rng.normal(size=(2, 10)), rng.normal(size=10), FMNIST), root / "model.onnx")
+    run = root / "run"
+    assert analyze(["--model", str(root / "model.onnx"), "--data", str(root / "data"),
+                    "--out", str(run / "analysis")]) == 0
+    assert render(["--run", str(run)]) == 0
+    return run
+
+
+def test_pages_without_their_inputs_are_left_out(foreign_run):
+    assert nav(foreign_run) == [f"{page}.md" for page in WITHOUT_TRAINING]
+    assert sorted(p.stem for p in (foreign_run / "site").glob("*.html")) == sorted(WITHOUT_TRAINING)
+    assert not (foreign_run / "docs" / "information_plane.md").exists()
+    assert left_out(foreign_run) == [
+        "Overview: the training configuration and the commands that retrain the model; "
+        "the run folder holds no config.json (the trainer writes it).",
+        "Overview: the training curves and the training time; the analysis was given no history.json (--history).",
+        "Information bottleneck, Explorer: the GIF of training and the replay; "
+        "the analysis was given no snapshots.npz (--snapshots).",
+        "Information plane: the whole page; the analysis was given no snapshots.npz (--snapshots).",
+        "Model: the export parity checks; the run folder holds no export_report.json (the exporter writes it).",
+        "Model: the model download; the run folder holds no model.onnx.",
+    ]
+    assert_no_missing_value(foreign_run)
+
+
+def test_sections_without_their_inputs_are_omitted(foreign_run):
+    site = foreign_run / "site"
+    index = read_page(site / "index.html")
+    assert [row[0] for row in index.tables[0]] == ["", "Test accuracy", "Bottleneck width", "Software"]
+    assert "Training curves" not in index.text and "information_plane.html" not in index.links
+    bottleneck = read_page(site / "bottleneck.html")
+    assert [src for src in bottleneck.sources if not src.endswith(".js")] == ["bottleneck_map.png"]
+    assert "frame by frame" not in bottleneck.text
+    assert 'id="explorer-replay' not in (site / "explorer.html").read_text()
+    model = read_page(site / "model.html")
+    assert "Export parity" not in model.text and "model.onnx" not in model.links
+    assert len(model.tables) == 2  # interface and metadata only
+    assert not (site / "model.onnx").exists()
+
+
+def test_trainer_files_are_optional(smoke_site, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(smoke_site / "analysis", run / "analysis")
+    assert render(["--run", str(run)]) == 0
+    assert len(nav(run)) == 8  # the analysis had snapshots, with the information subset
+    assert [line.split(":")[0] for line in left_out(run)] == ["Overview", "Model", "Model"]
+    rows = dict(read_page(run / "site" / "index.html").tables[0][1:])
+    history = json.loads((smoke_site / "history.json").read_text())
+    assert rows["Training time"] == f"{sum(e['seconds'] for e in history) / 60:.1f} min"
+    assert "Training" not in rows
+    assert_no_missing_value(run)
+
+
+def test_site_builds_when_history_was_not_given(smoke_site, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(smoke_site / "analysis", run / "analysis")
+    for name in ("config.json", "export_report.json", "model.onnx"):
+        shutil.copy2(smoke_site / name, run / name)
+    results = json.loads((run / "analysis" / "results.json").read_text())
+    results["history"] = None  # what the analyzer writes without --history
+    del results["figures"]["training_curves"]
+    (run / "analysis" / "results.json").write_text(json.dumps(results))
+    assert render(["--run", str(run)]) == 0
+    rows = dict(read_page(run / "site" / "index.html").tables[0][1:])
+    assert "Training time" not in rows and rows["Training"].startswith("2 epochs, preset smoke")
+    assert not (run / "site" / "training_curves.png").exists()
