@@ -11,25 +11,25 @@ previous report. The site loads nothing from the internet.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import importlib.resources
 import json
 import math
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import jinja2
 
 from analyzer import markup
-from analyzer.artifacts import write_bytes
+from analyzer.artifacts import FolderBusy, folder_lock, write_bytes
 from analyzer.site_pages import missing, page_plan
 
-EXPLORER_ASSETS = ("explorer.js", "explorer.css")  # static files of the explorer page, from the templates
+# static files from the templates: (file, folder under docs/ it goes to)
+STATIC_ASSETS = (("explorer.js", "explorer"), ("explorer.css", "explorer"), ("confusion.js", "confusion"),
+                 ("report.css", "."))
+ANALYSIS_FOLDERS = ("hard_neg", "explorer", "confusion", "neighbours")  # copied when the analysis made them
 BUILD = ".site-build"  # folder in RUN where the next docs/, site/ and mkdocs.yml are made
 OUTPUTS = ("docs", "site")  # folders swapped in from BUILD after a successful build
 
@@ -99,27 +99,18 @@ def context(run: Path) -> dict:
 
 
 def copy_assets(run: Path, docs: Path, values: dict, templates: Traversable) -> None:
-    """Figures, thumbnails, the explorer's data and script, and the model, beside their pages."""
+    """Figures, thumbnails, the explorer's and the confusion gallery's data and scripts, the
+    report's style sheet, and the model, beside their pages."""
     analysis = run / "analysis"
     for name in values["results"]["figures"].values():
         shutil.copy2(analysis / name, docs / name)
-    shutil.copytree(analysis / "hard_neg", docs / "hard_neg")
-    shutil.copytree(analysis / "explorer", docs / "explorer")
-    for name in EXPLORER_ASSETS:
-        (docs / "explorer" / name).write_bytes(templates.joinpath(name).read_bytes())
+    for folder in ANALYSIS_FOLDERS:
+        if (analysis / folder).is_dir():
+            shutil.copytree(analysis / folder, docs / folder)
+    for name, folder in STATIC_ASSETS:
+        (docs / folder / name).write_bytes(templates.joinpath(name).read_bytes())
     if values["has"]["model_file"]:
         shutil.copy2(run / "model.onnx", docs / "model.onnx")
-
-
-@contextlib.contextmanager
-def locked(run: Path) -> Iterator[None]:
-    """Hold RUN/.site.lock: two renders into one run folder would mix their files."""
-    with open(run / ".site.lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SiteError(f"another site build is writing into {run}; wait for it to finish") from None
-        yield
 
 
 def build(run: Path, staging: Path, templates: Traversable) -> None:
@@ -151,7 +142,7 @@ def render(run: Path, templates: Traversable | None = None) -> Path:
     templates = templates or default_templates()
     if not run.is_dir():
         raise SiteError(f"{run} is not a folder; pass the run folder that holds analysis/ as --run")
-    with locked(run):
+    with folder_lock(run / "site"):  # RUN/.site.lock: two renders into one run folder would mix their files
         staging = run / BUILD
         shutil.rmtree(staging, ignore_errors=True)
         try:
@@ -178,12 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.templates and not (Path(args.templates) / "index.md.j2").is_file():
         print(f"error: --templates {args.templates} holds no index.md.j2; pass the site_templates folder",
               file=sys.stderr)
-        return 1
+        return 2
     try:
         site = render(Path(args.run), Path(args.templates) if args.templates else None)
-    except SiteError as exc:
+    except (SiteError, FolderBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
     print(f"built {site} ({size / 1e6:.1f} MB); open {site / 'index.html'} or run \"make serve\"")
     return 0

@@ -120,7 +120,7 @@ def test_templates_refuse_undefined_values(tmp_path):
 
 
 def test_missing_analysis_is_a_clear_error(tmp_path, capsys):
-    assert site.main(["--run", str(tmp_path)]) == 1
+    assert site.main(["--run", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
         f'error: {tmp_path / "analysis" / "results.json"} not found; run "make analyze" '
         "(or the stage that writes it) first\n"
@@ -136,7 +136,7 @@ def test_a_failed_build_leaves_the_previous_report(smoke_site, tmp_path, capsys)
     results["accuracy"] = None  # a value the templates must not show as "None"
     (run / "analysis" / "results.json").write_text(json.dumps(results))
     capsys.readouterr()
-    assert site.main(["--run", str(run)]) == 1
+    assert site.main(["--run", str(run)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {run / 'analysis' / 'results.json'} does not fit the page templates (")
     assert err.count("\n") == 1
@@ -149,7 +149,7 @@ def test_a_second_build_into_the_same_run_is_refused(smoke_site, tmp_path, capsy
     shutil.copytree(smoke_site / "analysis", run / "analysis")
     with open(run / ".site.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        assert site.main(["--run", str(run)]) == 1
+        assert site.main(["--run", str(run)]) == 2
     assert capsys.readouterr().err == f"error: another site build is writing into {run}; wait for it to finish\n"
     assert not (run / "docs").exists() and not (run / "site").exists()
 
