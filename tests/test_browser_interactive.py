@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from tests.test_browser import browser, served_site, visit  # noqa: F401  (fixtures)
+from tests.browser_tools import CLEAN, visit
+from tests.test_browser import browser, served_site  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +38,7 @@ def test_confusion_cell_gallery(browser, served_site):  # noqa: F811
     results, labels, predictions, probabilities = analysis_of(run)
     counts = np.array(results["confusion_matrix"]["counts"])
     page, problems = visit(browser, base + "confusion.html")
-    assert problems == {"console": [], "failed": [], "outside": []}
+    assert problems == CLEAN
     cells = page.evaluate("window.CONFUSION_CELLS.cells")
     assert sorted(i for row in cells for cell in row for i in cell) == list(range(len(labels)))
 
@@ -93,11 +94,13 @@ def test_explorer_pin_hash_round_trip_and_gallery_link(browser, served_site):  #
         assert restored["view"][key] == pytest.approx(state["view"][key], rel=1e-4)
     assert page.evaluate("window.explorer.drawnPoints") == int((labels != 3).sum())
 
-    page.goto(base + link, wait_until="networkidle")
-    highlighted = page.eval_on_selector_all(".confusion-highlight", "els => els.map(e => Number(e.dataset.index))")
-    assert highlighted == [pinned]
-    assert problems == {"console": [], "failed": [], "outside": []}
+    assert problems == CLEAN
     page.close()
+
+    gallery, problems = visit(browser, base + link)
+    highlighted = gallery.eval_on_selector_all(".confusion-highlight", "els => els.map(e => Number(e.dataset.index))")
+    assert highlighted == [pinned] and problems == CLEAN
+    gallery.close()
 
 
 def test_explorer_box_selection_downloads_csv(browser, served_site):  # noqa: F811
@@ -130,5 +133,5 @@ def test_explorer_box_selection_downloads_csv(browser, served_site):  # noqa: F8
                                      "return window.explorer.lastDrawMs; })()"))
     print(f"\nexplorer redraw of {page.evaluate('window.explorer.drawnPoints')} points: "
           f"median {sorted(timings)[4]:.1f} ms of 9")
-    assert problems == {"console": [], "failed": [], "outside": []}
+    assert problems == CLEAN
     page.close()
