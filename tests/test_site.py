@@ -40,7 +40,11 @@ def test_headline_numbers_come_from_results(smoke_site):
     results = results_of(smoke_site)
     index = read_page(smoke_site / "site" / "index.html")
     assert ["Test accuracy", f"{100 * results['accuracy']:.2f}% ({results['correct']:,} of 10,000)"] in index.tables[0]
-    per_class, confused = read_page(smoke_site / "site" / "confusion.html").tables
+    matrix, per_class, confused = read_page(smoke_site / "site" / "confusion.html").tables
+    names, counts = results["class_names"], results["confusion_matrix"]["counts"]
+    assert matrix[0] == ["true \\ predicted", *names, "images"]
+    assert matrix[1:] == [[name, *(f"{n:,}" for n in row), f"{sum(row):,}"]
+                          for name, row in zip(names, counts, strict=True)]
     assert per_class[1:] == [
         [r["class"], f"{100 * r['precision']:.1f}%", f"{100 * r['recall']:.1f}%", f"{100 * r['f1']:.1f}%",
          f"{r['support']:,}"]
@@ -150,7 +154,10 @@ def test_a_second_build_into_the_same_run_is_refused(smoke_site, tmp_path, capsy
     with open(run / ".site.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         assert site.main(["--run", str(run)]) == 2
-    assert capsys.readouterr().err == f"error: another site build is writing into {run}; wait for it to finish\n"
+    assert capsys.readouterr().err == (
+        f"error: {run / 'site'} is being written by another run (it holds {run / '.site.lock'}); wait for it to "
+        "finish or choose another output folder\n"
+    )
     assert not (run / "docs").exists() and not (run / "site").exists()
 
 

@@ -45,6 +45,7 @@ PAGES = ["index", "bottleneck", "explorer", "confusion", "hard_negatives", "cali
 RUN_NAME = "run <img src=x onerror=alert('run')> \"q\" &amp; $(x)"  # shown as the site's name and in commands
 THEME_SCRIPTS = ("assets/javascripts/",)
 EXPLORER_SCRIPTS = {"explorer/data.js", "explorer/explorer.js"}
+CONFUSION_SCRIPTS = {"confusion/cells.js", "confusion/confusion.js"}
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +94,10 @@ def test_no_script_but_the_theme_and_the_explorer(hostile_site):
     _, run = hostile_site
     for name, page in pages(run).items():
         external = {src for src in page.scripts if src}
-        assert all(src.startswith(THEME_SCRIPTS) or src in EXPLORER_SCRIPTS for src in external), name
+        ours = EXPLORER_SCRIPTS | CONFUSION_SCRIPTS
+        assert all(src.startswith(THEME_SCRIPTS) or src in ours for src in external), name
         assert (external & EXPLORER_SCRIPTS) == (EXPLORER_SCRIPTS if name == "explorer" else set())
+        assert (external & CONFUSION_SCRIPTS) == (CONFUSION_SCRIPTS if name == "confusion" else set())
         assert not any("alert" in code for code in page.inline_scripts), name
 
 
