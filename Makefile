@@ -16,6 +16,7 @@ PY := $(VENV)/bin/python
 
 VENV_STAMP := $(VENV)/.installed
 DATA_STAMP := $(DATA_DIR)/FashionMNIST/raw/t10k-labels-idx1-ubyte
+BROWSER_STAMP := $(VENV)/.browser
 SHARED_SRC := analyzer/artifacts.py analyzer/idx.py
 TRAINER_SRC := $(wildcard trainer/*.py) $(SHARED_SRC)
 EXPORTER_SRC := $(wildcard exporter/*.py) trainer/model.py trainer/config.py $(SHARED_SRC)
@@ -73,8 +74,13 @@ all: site ## data -> train -> export -> analyze -> site
 serve: $(RUN)/site/index.html ## serve the report at http://127.0.0.1:8000 with mkdocs
 	$(PY) -m mkdocs serve -f $(RUN)/mkdocs.yml -a 127.0.0.1:8000
 
-test: $(VENV_STAMP) ## run the test suite (needs FASHION_MNIST_DIR or internet)
+test: $(VENV_STAMP) $(BROWSER_STAMP) ## run the test suite (installs Chromium if missing; needs FASHION_MNIST_DIR or internet)
 	FASHION_MNIST_DIR=$(FASHION_MNIST_DIR) $(PY) -m pytest -q
+
+# Chromium for the browser tests: Debian's as root, else Playwright's own, else what to install.
+$(BROWSER_STAMP): tests/install_browser.sh $(VENV_STAMP)
+	tests/install_browser.sh $(PY)
+	touch $@
 
 lint: $(VENV_STAMP) ## ruff
 	$(PY) -m ruff check trainer exporter analyzer tests bench

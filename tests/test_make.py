@@ -1,4 +1,9 @@
-"""`make all` end to end on the smoke preset: every stage's file, then nothing left to do."""
+"""The Makefile: `make all` end to end on the smoke preset, then nothing left to do; `make test`'s
+prerequisites.
+
+Make runs with `VENV` set to a stand-in virtual environment whose `bin/python` is the interpreter
+running the tests and whose `.installed` stamp is fresh, so no test skips and none installs.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,20 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory) -> Path:
+    """A folder that make takes for an installed `.venv`: this interpreter behind a fresh stamp."""
+    venv = tmp_path_factory.mktemp("venv")
+    python = venv / "bin" / "python"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    (venv / ".installed").touch()
+    return venv
 
 
-def make(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    venv = Path(sys.prefix)
+def make(venv: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     done = subprocess.run(["make", "--no-print-directory", f"VENV={venv}", *args], cwd=REPO,
                           capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if check:
@@ -25,15 +39,14 @@ def make(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory, local_dir):
-    if not (Path(sys.prefix) / ".installed").is_file():
-        pytest.skip("run through `make test`, whose virtual environment `make install` made")
+def made(tmp_path_factory, local_dir, venv):
     root = tmp_path_factory.mktemp("make")
     variables = [f"RUN={root / 'run'}", "PRESET=smoke", f"DATA_DIR={root / 'data'}", f"FASHION_MNIST_DIR={local_dir}"]
-    make("all", *variables)
+    make(venv, "all", *variables)
     return root / "run", variables
 
 
+@pytest.mark.slow
 def test_make_all_builds_every_stage(made):
     run, _ = made
     for name in ["config.json", "history.json", "checkpoint.pt", "snapshots.npz", "model.onnx",
@@ -45,15 +58,25 @@ def test_make_all_builds_every_stage(made):
     assert results["accuracy"] == report["onnx_accuracy"] == report["trainer_accuracy"]
 
 
-def test_second_make_all_has_nothing_to_do(made):
+@pytest.mark.slow
+def test_second_make_all_has_nothing_to_do(made, venv):
     _, variables = made
-    assert make("-q", "all", *variables, check=False).returncode == 0
+    assert make(venv, "-q", "all", *variables, check=False).returncode == 0
 
 
-def test_touching_the_checkpoint_reruns_only_what_follows(made):
+@pytest.mark.slow
+def test_touching_the_checkpoint_reruns_only_what_follows(made, venv):
     run, variables = made
     (run / "checkpoint.pt").touch()
-    ran = make("all", *variables).stdout
+    ran = make(venv, "all", *variables).stdout
     assert "-m exporter" in ran and "-m analyzer --model" in ran and "-m analyzer.site" in ran
     assert "-m trainer" not in ran
-    assert make("-q", "all", *variables, check=False).returncode == 0
+    assert make(venv, "-q", "all", *variables, check=False).returncode == 0
+
+
+def test_make_test_brings_chromium_once(venv):
+    install = f"tests/install_browser.sh {venv / 'bin' / 'python'}"
+    assert install in make(venv, "-n", "test").stdout.splitlines()
+    (venv / ".browser").touch()  # what the install leaves once a browser is there
+    planned = make(venv, "-n", "test").stdout
+    assert "install_browser.sh" not in planned and "-m pytest -q" in planned
