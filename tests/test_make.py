@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,41 @@ def test_make_test_brings_chromium_once(venv):
     (venv / ".browser").touch()  # what the install leaves once a browser is there
     planned = make(venv, "-n", "test").stdout
     assert "install_browser.sh" not in planned and "-m pytest -q" in planned
+
+
+def stage_sources(root: Path) -> dict[str, set[str]]:
+    """Each stage's code prerequisites, as the Makefile in `root` computes them."""
+    variables = ["TRAINER_SRC", "EXPORTER_SRC", "ANALYZER_SRC", "SITE_SRC"]
+    rule = "sources: ; @" + "; ".join(f"echo '$({name})'" for name in variables)
+    done = subprocess.run(["make", "--no-print-directory", "--eval", rule, "sources"], cwd=root,
+                          capture_output=True, text=True, check=True)
+    return dict(zip(variables, (set(line.split()) for line in done.stdout.splitlines()), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("stage", "needs", "not_needed"),
+    [
+        ("TRAINER_SRC", {"trainer/train.py", "trainer/data.py", "analyzer/artifacts.py", "analyzer/idx.py"},
+         {"exporter/cli.py", "analyzer/report.py", "analyzer/site.py"}),
+        ("EXPORTER_SRC", {"exporter/parity.py", "trainer/model.py", "trainer/config.py", "analyzer/idx.py"},
+         {"trainer/train.py", "trainer/data.py", "analyzer/report.py", "analyzer/site.py"}),
+        ("ANALYZER_SRC", {"analyzer/cli.py", "analyzer/report.py", "analyzer/information.py"},
+         {"analyzer/site.py", "trainer/model.py"}),
+        ("SITE_SRC", {"analyzer/site.py", "site_templates/index.md.j2"}, {"analyzer/report.py"}),
+    ],
+)
+def test_each_stage_depends_on_the_code_it_imports(stage, needs, not_needed):
+    sources = stage_sources(REPO)[stage]
+    assert needs <= sources and not sources & not_needed
+
+
+def test_a_new_import_becomes_a_prerequisite(tmp_path):
+    for name in ["Makefile", "trainer", "exporter", "analyzer", "site_templates"]:
+        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copyfile
+        copy(REPO / name, tmp_path / name)
+    (tmp_path / "analyzer" / "colours.py").write_text("PALETTE = ()\n")
+    with open(tmp_path / "trainer" / "snapshots.py", "a") as module:
+        module.write("from analyzer.colours import PALETTE  # noqa: E402\n")
+    sources = stage_sources(tmp_path)
+    assert "analyzer/colours.py" in sources["TRAINER_SRC"]
+    assert "analyzer/colours.py" not in sources["EXPORTER_SRC"] | sources["ANALYZER_SRC"]
