@@ -16,11 +16,15 @@ PY := $(VENV)/bin/python
 
 VENV_STAMP := $(VENV)/.installed
 DATA_STAMP := $(DATA_DIR)/FashionMNIST/raw/t10k-labels-idx1-ubyte
-SHARED_SRC := analyzer/artifacts.py analyzer/idx.py
-TRAINER_SRC := $(wildcard trainer/*.py) $(SHARED_SRC)
-EXPORTER_SRC := $(wildcard exporter/*.py) trainer/model.py trainer/config.py $(SHARED_SRC)
-ANALYZER_SRC := $(filter-out analyzer/site.py,$(wildcard analyzer/*.py))
-SITE_SRC := analyzer/site.py $(wildcard site_templates/*)
+BROWSER_STAMP := $(VENV)/.browser
+# The project's modules that a stage's entry module imports, directly or not (found by the
+# standard library's modulefinder, so no venv is needed): a stage reruns when code it runs changes.
+imports = $(shell $(PYTHON) -c 'import modulefinder, os, sys; f = modulefinder.ModuleFinder(["."]); \
+	f.import_hook(sys.argv[1]); print(*sorted(os.path.relpath(m.__file__) for m in f.modules.values() if m.__file__))' $(1))
+TRAINER_SRC := $(call imports,trainer.__main__)
+EXPORTER_SRC := $(call imports,exporter.__main__)
+ANALYZER_SRC := $(call imports,analyzer.__main__)
+SITE_SRC := $(call imports,analyzer.site) $(wildcard site_templates/*)
 LOCAL_DATA := $(if $(FASHION_MNIST_DIR),--local-dir $(FASHION_MNIST_DIR))
 
 .PHONY: help install data train export analyze site all serve test lint bench clean
@@ -73,8 +77,13 @@ all: site ## data -> train -> export -> analyze -> site
 serve: $(RUN)/site/index.html ## serve the report at http://127.0.0.1:8000 with mkdocs
 	$(PY) -m mkdocs serve -f $(RUN)/mkdocs.yml -a 127.0.0.1:8000
 
-test: $(VENV_STAMP) ## run the test suite (needs FASHION_MNIST_DIR or internet)
+test: $(VENV_STAMP) $(BROWSER_STAMP) ## run the test suite (installs Chromium if missing; needs FASHION_MNIST_DIR or internet)
 	FASHION_MNIST_DIR=$(FASHION_MNIST_DIR) $(PY) -m pytest -q
+
+# Chromium for the browser tests: Debian's as root, else Playwright's own, else what to install.
+$(BROWSER_STAMP): tests/install_browser.sh $(VENV_STAMP)
+	tests/install_browser.sh $(PY)
+	touch $@
 
 lint: $(VENV_STAMP) ## ruff
 	$(PY) -m ruff check trainer exporter analyzer tests bench

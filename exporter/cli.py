@@ -2,7 +2,7 @@
 
 Reads `RUN/checkpoint.pt` and the test set; writes `RUN/model.onnx` and `RUN/export_report.json`,
 the model only after every parity check has passed, so a good earlier model is never replaced by a
-bad one. Expected failures print one `error: ...` line and exit with status 1.
+bad one. Expected failures print one `error: ...` line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         report = export(run, Path(args.data_dir), out)
     except (ExportError, IdxError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     print(
         f"wrote {out}: {report['model_bytes']:,} bytes, test accuracy {report['onnx_accuracy']:.4f}, "
         f"max |diff| logits {report['max_abs_diff_logits']:.2e}, "

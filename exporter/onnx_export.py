@@ -23,7 +23,6 @@ from trainer.model import BottleneckCNN
 OPSET = 18
 INPUT_NAME = "image"
 OUTPUT_NAMES = ("logits", "bottleneck")
-TRAINING_ONLY_OPS = {"Dropout", "BatchNormalizationTraining"}
 
 
 class ExportError(RuntimeError):
@@ -82,6 +81,18 @@ def metadata(checkpoint: dict, dataset_sha256: str) -> dict[str, str]:
     }
 
 
+def check_inference_only(graph: onnx.GraphProto) -> None:
+    """Refuse nodes that behave differently in training: batch norms with a nonzero `training_mode`
+    (they would normalise with each batch's own statistics) and any `Dropout`."""
+    found = []
+    for node in graph.node:
+        modes = [a.i for a in node.attribute if a.name == "training_mode"]
+        if node.op_type == "Dropout" or (node.op_type == "BatchNormalization" and any(modes)):
+            found.append(f"{node.op_type} {node.name!r}")
+    if found:
+        raise ExportError(f"the exported graph still holds training-only nodes: {', '.join(found)}")
+
+
 def export_onnx(model: BottleneckCNN, properties: dict[str, str]) -> onnx.ModelProto:
     """Export `model` (eval mode, fp32) and attach `properties`; returns the checked graph."""
     example = torch.rand(2, 1, 28, 28)
@@ -108,7 +119,5 @@ def export_onnx(model: BottleneckCNN, properties: dict[str, str]) -> onnx.ModelP
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"the exported graph fails onnx.checker: {exc}") from exc
-    training_ops = sorted({n.op_type for n in proto.graph.node} & TRAINING_ONLY_OPS)
-    if training_ops:
-        raise ExportError(f"the exported graph still holds training-only nodes {training_ops}")
+    check_inference_only(proto.graph)
     return proto

@@ -51,6 +51,7 @@ def compare(model: torch.nn.Module, onnx_bytes: bytes, images: np.ndarray, label
         "max_abs_diff_logits": float(np.abs(torch_logits - onnx_logits).max()),
         "max_abs_diff_bottleneck": float(np.abs(torch_z - onnx_z).max()),
         "tolerance": TOLERANCE,
+        "tie_tolerance": TOLERANCE,  # a disagreement where torch's top two logits are this close is a tie
         "prediction_disagreements": [int(i) for i in disagree],
         "near_ties": [int(i) for i in ties],
         "torch_accuracy": float((torch_logits.argmax(1) == labels).mean()),
@@ -58,6 +59,7 @@ def compare(model: torch.nn.Module, onnx_bytes: bytes, images: np.ndarray, label
         "batch_sizes": list(BATCH_SIZES),
         "batch_consistency_images": int(len(subset)),
         "max_abs_diff_across_batch_sizes": batch_diff,
+        "consistency_tolerance": CONSISTENCY_TOLERANCE,
     }
 
 

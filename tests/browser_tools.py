@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's, never a downloaded one) over a built site served on 127.0.0.1.
+"""Headless Chromium (Debian's, else Playwright's own) over a built site served on 127.0.0.1.
 
 `chromium()` starts the browser; `serve(folder)` serves a folder for the length of a `with`;
 `visit(browser, url)` loads a page and records what went wrong: console errors, failed requests,
@@ -18,7 +18,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 CLEAN = {"console": [], "failed": [], "outside": [], "dialogs": []}
@@ -42,14 +41,22 @@ def serve(folder: Path) -> Iterator[str]:
         server.shutdown()
 
 
+def chromium_to_launch(chromium) -> dict:
+    """Debian's Chromium when one is on PATH, else Playwright's own if `make test` downloaded it."""
+    system = shutil.which("chromium")
+    if system:
+        return {"executable_path": system}
+    if Path(chromium.executable_path).is_file():
+        return {}
+    pytest.fail("Chromium not found: run `make test`, which installs it (tests/install_browser.sh)")
+
+
 @contextlib.contextmanager
 def chromium():
     """A headless Chromium for a test module's `browser` fixture."""
     playwright = pytest.importorskip("playwright.sync_api")
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Chromium not found: apt-get install chromium (the CI script does)")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = p.chromium.launch(**chromium_to_launch(p.chromium), args=FLAGS)
         yield browser
         browser.close()
 

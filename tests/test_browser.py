@@ -1,4 +1,4 @@
-"""The built site in headless Chromium (Debian's, never a downloaded one): every page loads clean.
+"""The built site in headless Chromium (Debian's, else Playwright's own): every page loads clean.
 
 For each page: no failed request, no console error, no dialog, no request leaving localhost, every <img>
 decoded with a non-zero natural size, every internal link (and its #anchor) resolving. A

@@ -35,7 +35,7 @@ def test_truncated_file_is_named_and_nothing_is_copied(local_copy, tmp_path, cap
     victim = local_copy / "t10k-images-idx3-ubyte.gz"
     victim.write_bytes(victim.read_bytes()[:100_000])
     root = tmp_path / "root"
-    assert main(["data", "--data-dir", str(root), "--local-dir", str(local_copy)]) == 1
+    assert main(["data", "--data-dir", str(root), "--local-dir", str(local_copy)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {victim} fails its MD5 check (got ")
     assert "expected bef4ecab320f06d8554ea6380940ec79" in err and "corrupt or truncated" in err

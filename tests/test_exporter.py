@@ -14,6 +14,7 @@ import torch
 
 from analyzer.idx import load_test_set
 from exporter.cli import main
+from exporter.onnx_export import ExportError, check_inference_only
 from trainer.model import BottleneckCNN
 
 
@@ -62,6 +63,7 @@ def test_export_report_proves_equality(smoke_run):
     assert set(report["prediction_disagreements"]) <= set(report["near_ties"])
     assert report["onnx_accuracy"] == report["trainer_accuracy"] == report["torch_accuracy"]
     assert report["batch_sizes"] == [1, 7, 1000] and report["max_abs_diff_across_batch_sizes"] <= 1e-5
+    assert report["consistency_tolerance"] == 1e-5 and report["tie_tolerance"] == 1e-4
 
 
 def test_onnx_matches_the_checkpoint_on_real_images(smoke_run, data_dir):
@@ -78,12 +80,44 @@ def test_onnx_matches_the_checkpoint_on_real_images(smoke_run, data_dir):
     assert np.abs(z - ref_z.numpy()).max() <= 1e-4
 
 
+def graph_of(*nodes: onnx.NodeProto) -> onnx.GraphProto:
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [None, 2])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [None, 2])
+    return onnx.helper.make_graph(list(nodes), "hand_built", [x], [y])
+
+
+def batch_norm(**attributes) -> onnx.NodeProto:
+    return onnx.helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"],
+                                 name="bn", **attributes)
+
+
+@pytest.mark.parametrize(
+    ("nodes", "refused"),
+    [
+        ([batch_norm(training_mode=1)], "BatchNormalization 'bn'"),
+        ([onnx.helper.make_node("Dropout", ["x"], ["y"], name="drop")], "Dropout 'drop'"),
+        ([batch_norm(training_mode=1), onnx.helper.make_node("Dropout", ["y"], ["z"], name="drop")],
+         "BatchNormalization 'bn', Dropout 'drop'"),
+    ],
+    ids=["batch-norm-training-mode", "dropout", "both"],
+)
+def test_training_only_nodes_are_refused(nodes, refused):
+    with pytest.raises(ExportError) as error:
+        check_inference_only(graph_of(*nodes))
+    assert str(error.value) == f"the exported graph still holds training-only nodes: {refused}"
+
+
+@pytest.mark.parametrize("attributes", [{}, {"training_mode": 0}], ids=["default", "training-mode-0"])
+def test_inference_batch_norm_passes(attributes):
+    check_inference_only(graph_of(batch_norm(**attributes)))
+
+
 def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_missing_checkpoint(tmp_path, data_dir, capsys):
-    assert main(["--run", str(tmp_path), "--data-dir", str(data_dir)]) == 1
+    assert main(["--run", str(tmp_path), "--data-dir", str(data_dir)]) == 2
     assert capsys.readouterr().err == f'error: {tmp_path / "checkpoint.pt"} not found; run "make train" first\n'
 
 
@@ -92,7 +126,7 @@ def test_checkpoint_of_another_width_leaves_the_model_untouched(run_copy, data_d
     checkpoint = torch.load(run_copy / "checkpoint.pt", weights_only=True)
     checkpoint["config"]["bottleneck_dim"] = 3  # the weights are still those of a 2-D bottleneck
     torch.save(checkpoint, run_copy / "checkpoint.pt")
-    assert main(["--run", str(run_copy), "--data-dir", str(data_dir)]) == 1
+    assert main(["--run", str(run_copy), "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {run_copy / 'checkpoint.pt'} does not fit the architecture its config "
                           "describes (widths (8, 16, 16), bottleneck 3): ")
@@ -101,7 +135,7 @@ def test_checkpoint_of_another_width_leaves_the_model_untouched(run_copy, data_d
 
 def test_foreign_file_as_checkpoint(run_copy, data_dir, capsys):
     torch.save({"weights": torch.zeros(3)}, run_copy / "checkpoint.pt")
-    assert main(["--run", str(run_copy), "--data-dir", str(data_dir)]) == 1
+    assert main(["--run", str(run_copy), "--data-dir", str(data_dir)]) == 2
     assert "is not a checkpoint written by \"python -m trainer train\"" in capsys.readouterr().err
 
 
@@ -110,12 +144,12 @@ def test_unwritable_output_folder(run_copy, data_dir, tmp_path, capsys):
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
-    assert main(["--run", str(run_copy), "--data-dir", str(data_dir), "--out", str(locked / "m.onnx")]) == 1
+    assert main(["--run", str(run_copy), "--data-dir", str(data_dir), "--out", str(locked / "m.onnx")]) == 2
     assert capsys.readouterr().err == f"error: cannot write into {locked}; choose a writable --out\n"
 
 
 def test_unwritable_output_path(run_copy, data_dir, capsys):
     blocker = run_copy / "file"
     blocker.write_text("not a folder")
-    assert main(["--run", str(run_copy), "--data-dir", str(data_dir), "--out", str(blocker / "m.onnx")]) == 1
+    assert main(["--run", str(run_copy), "--data-dir", str(data_dir), "--out", str(blocker / "m.onnx")]) == 2
     assert capsys.readouterr().err.startswith("error: cannot write into ")

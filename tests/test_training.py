@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from tests.conftest import REPO
+from trainer import data
 from trainer.cli import main
 
 SMALL = ["--preset", "smoke", "--epochs", "3", "--train-subset", "2500"]
@@ -66,7 +67,7 @@ def test_killed_run_resumes_to_the_unbroken_result(tmp_path, data_dir):
     assert killed_at < 3, "the run finished before it could be killed"
     assert not (broken / "snapshots.npz").exists()
 
-    assert main(train_args(broken, data_dir)) == 1  # no silent restart over an unfinished run
+    assert main(train_args(broken, data_dir)) == 2  # no silent restart over an unfinished run
     assert main(train_args(broken, data_dir, "--resume")) == 0
     (ca, ha), (cb, hb) = final_state(unbroken), final_state(broken)
     assert [r["test_accuracy"] for r in hb] == [r["test_accuracy"] for r in ha]
@@ -83,21 +84,55 @@ def test_unfinished_run_message(tmp_path, data_dir, capsys, run_copy):
     checkpoint = torch.load(run_copy / "checkpoint.pt", weights_only=True)
     checkpoint.update(complete=False, epoch=1)
     torch.save(checkpoint, run_copy / "checkpoint.pt")
-    args = ["train", "--run", str(run_copy), "--data-dir", str(data_dir), "--preset", "smoke", "--epochs", "2"]
-    assert main(args) == 1
+    config_before = (run_copy / "config.json").read_bytes()
+    args = ["train", "--run", str(run_copy), "--data-dir", str(data_dir), "--preset", "smoke", "--epochs", "2",
+            "--seed", "7"]
+    assert main(args) == 2
     assert capsys.readouterr().err == (
         f"error: {run_copy / 'checkpoint.pt'} holds an unfinished run (epoch 1 of 2); add --resume "
         "(make: RESUME=1) to continue it, or delete the run folder to start over\n"
     )
+    assert (run_copy / "config.json").read_bytes() == config_before  # the refused seed 7 is not recorded
 
 
 def test_resume_with_other_settings_is_refused(run_copy, data_dir, capsys):
+    config_before = (run_copy / "config.json").read_bytes()
     args = ["train", "--run", str(run_copy), "--data-dir", str(data_dir), "--preset", "smoke",
             "--epochs", "2", "--seed", "7", "--resume"]
-    assert main(args) == 1
-    assert "was trained with another configuration" in capsys.readouterr().err
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {run_copy / 'checkpoint.pt'} was trained with another configuration (")
+    assert err.endswith("resume with the same preset and flags, or start a fresh run in another --run folder\n")
+    assert (run_copy / "config.json").read_bytes() == config_before
+    assert json.loads(config_before)["config"]["seed"] == 0
 
 
-def test_unknown_preset_is_rejected():
-    with pytest.raises(SystemExit):
+def test_unknown_key_in_a_checkpoint_config_is_one_line(run_copy, data_dir, capsys):
+    checkpoint = torch.load(run_copy / "checkpoint.pt", weights_only=True)
+    checkpoint["config"]["dropout"] = 0.5  # written by some other version of the trainer
+    torch.save(checkpoint, run_copy / "checkpoint.pt")
+    args = ["train", "--run", str(run_copy), "--data-dir", str(data_dir), "--preset", "smoke", "--resume"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown configuration keys ['dropout']; known: batch_size, bottleneck_dim, ")
+    assert err.count("\n") == 1
+
+
+def test_unexpected_error_keeps_its_traceback(tmp_path, monkeypatch, capsys):
+    def broken_prepare(*args):
+        raise ValueError("a bug, not a bad input")
+
+    monkeypatch.setattr(data, "prepare", broken_prepare)
+    with pytest.raises(ValueError, match="a bug, not a bad input"):
+        main(["data", "--data-dir", str(tmp_path)])
+    assert capsys.readouterr().err == ""
+
+
+def test_unknown_preset_is_rejected(capsys):
+    with pytest.raises(SystemExit) as exit_info:
         main(["train", "--preset", "huge"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "python -m trainer train: error: argument --preset: invalid choice: 'huge' "
+        "(choose from 'default', 'fast', 'smoke')\n"
+    )

@@ -1,7 +1,7 @@
 """Command line of the training stage: `python -m trainer data|train ...`.
 
 Parses arguments, resolves the configuration, and turns expected failures into one
-`error: ...` line on stderr with exit status 1.
+`error: ...` line on stderr with exit status 2; anything unexpected keeps its traceback.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from pathlib import Path
 import torch
 import torchvision
 
-from analyzer.artifacts import write_json
 from trainer import data
-from trainer.config import PRESETS, resolve
+from trainer.config import PRESETS, ConfigError, resolve
 from trainer.train import TrainError, pick_device, train
 
 THREADS = 2  # these machines have 2 cores; more threads only contend
@@ -83,8 +82,7 @@ def run_train(args: argparse.Namespace) -> None:
         "python_version": platform.python_version(),
     }
     print(json.dumps(resolved, indent=2))
-    write_json(run / "config.json", resolved)
-    last = train(config, train_split, test_split, run, resume=args.resume)
+    last = train(config, train_split, test_split, run, resume=args.resume, record=resolved)
     print(f"done: test accuracy {last['test_accuracy']:.4f}; outputs in {run}")
 
 
@@ -96,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Fashion-MNIST verified in {raw}")
         else:
             run_train(args)
-    except (data.DataError, TrainError, ValueError) as exc:
+    except (data.DataError, TrainError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     return 0

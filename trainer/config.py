@@ -11,6 +11,10 @@ import dataclasses
 from dataclasses import dataclass
 
 
+class ConfigError(ValueError):
+    """A configuration that names an unknown preset or field; the message lists what is known."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     preset: str = "default"  # name of the preset these values came from
@@ -39,7 +43,7 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise ValueError(f"unknown configuration keys {unknown}")
+            raise ConfigError(f"unknown configuration keys {unknown}; known: {', '.join(sorted(names))}")
         values = dict(values)
         if "widths" in values:
             values["widths"] = tuple(values["widths"])
@@ -62,6 +66,6 @@ PRESETS: dict[str, TrainConfig] = {
 def resolve(preset: str, **overrides) -> TrainConfig:
     """The named preset with the given fields replaced (fields left as None keep the preset's)."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     changes = {k: v for k, v in overrides.items() if v is not None}
     return dataclasses.replace(PRESETS[preset], **changes)

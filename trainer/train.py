@@ -1,6 +1,7 @@
 """The training loop: SGD with warm-up and linear decay, bf16 autocast, per-epoch evaluation.
 
-Reads the in-memory dataset; writes into the run folder, atomically, after every epoch:
+Reads the in-memory dataset; writes into the run folder, atomically: `config.json` once the run
+is accepted (a refused run leaves the folder as it was), then after every epoch
 `history.json` (one row per epoch), `checkpoint.pt` (everything needed to resume) and, when the
 last epoch is done, `snapshots.npz`. Each epoch's batch order and augmentation come from a
 generator seeded with (seed, epoch), so a resumed run repeats an unbroken one exactly.
@@ -173,8 +174,9 @@ def summary_line(row: dict, epochs: int) -> str:
     )
 
 
-def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path, resume: bool) -> dict:
-    """Train (or resume) into `run`; return the last history row."""
+def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path, resume: bool, record: dict) -> dict:
+    """Train (or resume) into `run`; return the last history row. `record` (the resolved
+    configuration and environment) becomes `config.json` only once the resume checks pass."""
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     model = BottleneckCNN(config.widths, config.bottleneck_dim, len(train_split.class_names))
@@ -187,6 +189,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
         print(f"resuming {checkpoint_path} after epoch {state.epoch}")
     elif not resume:
         check_fresh_start(checkpoint_path)
+    write_json(run / "config.json", record)
 
     images, labels = train_split.images, train_split.labels
     if config.train_subset:
