@@ -135,3 +135,21 @@ def test_explorer_box_selection_downloads_csv(browser, served_site):  # noqa: F8
           f"median {sorted(timings)[4]:.1f} ms of 9")
     assert problems == CLEAN
     page.close()
+
+
+@pytest.mark.parametrize("name", ["explorer.html", "confusion.html", "hard_negatives.html"])
+def test_interactive_pages_work_from_the_file_system(browser, served_site, name):  # noqa: F811
+    _, run = served_site
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((run / "site" / name).as_uri(), wait_until="load")
+    assert errors == []
+    if name == "explorer.html":
+        assert page.evaluate("window.explorer.drawnPoints") == 10000
+    if name == "confusion.html":
+        page.locator("#cell-1-1").click()
+        expected = page.evaluate("window.CONFUSION_CELLS.cells[1][1].length")
+        assert page.evaluate("window.confusionGallery.shown") == expected
+    page.close()

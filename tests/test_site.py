@@ -98,7 +98,9 @@ def test_model_page_shows_metadata_as_text(smoke_site):
     export = json.loads((smoke_site / "export_report.json").read_text())
     assert parity[1] == ["largest difference of a logit", f"{export['max_abs_diff_logits']:.2e}",
                          str(export["tolerance"])]
-    assert "≥ 17" not in str(parity) and "1e-05" not in str(parity)
+    assert "≥ 17" not in str(parity)
+    assert [row[2] for row in parity if row[0].startswith("outputs across batch sizes")] == [
+        str(export["consistency_tolerance"])]  # the limit comes from the report
 
 
 def test_export_limits_come_from_the_export_report(smoke_site, tmp_path):
