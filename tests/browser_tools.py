@@ -80,3 +80,15 @@ def broken_images(page) -> list[str]:
     """Sources of the page's <img> elements that did not load and decode."""
     images = page.eval_on_selector_all("img", "els => els.map(e => [e.src, e.complete, e.naturalWidth])")
     return [src for src, complete, width in images if not complete or width == 0]
+
+
+def clean_pages(site: Path, names) -> Iterator[tuple[str, object]]:
+    """Open each named page of `site` (served over HTTP) in a fresh Chromium, assert that it loaded
+    clean and that every image decoded; yield (name, page) for further checks."""
+    with chromium() as browser, serve(site) as base:
+        for name in names:
+            page, problems = visit(browser, f"{base}{name}.html")
+            assert problems == CLEAN, name
+            assert broken_images(page) == [], name
+            yield name, page
+            page.close()

@@ -18,7 +18,7 @@ import pytest
 
 from analyzer.cli import main as analyze
 from analyzer.site import main as render
-from tests.browser_tools import CLEAN, broken_images, chromium, serve, visit
+from tests.browser_tools import clean_pages
 from tests.handmade import linear_pixel_model, write_test_set
 from tests.html_pages import read_page
 
@@ -134,12 +134,7 @@ def test_every_thumbnail_exists(hostile_site):
 @pytest.mark.browser
 def test_in_the_browser_no_script_runs_nothing_is_fetched(hostile_site):
     _, run = hostile_site
-    with chromium() as browser, serve(run / "site") as base:
-        for name in PAGES:
-            page, problems = visit(browser, f"{base}{name}.html")
-            assert problems == CLEAN, name
-            assert broken_images(page) == [], name
-            if name == "explorer":
-                legend = page.eval_on_selector_all("#explorer-legend button", "els => els.map(e => e.textContent)")
-                assert legend == HOSTILE
-            page.close()
+    for name, page in clean_pages(run / "site", PAGES):
+        if name == "explorer":
+            legend = page.eval_on_selector_all("#explorer-legend button", "els => els.map(e => e.textContent)")
+            assert legend == HOSTILE
