@@ -14,7 +14,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class TrainConfig:
     preset: str = "default"  # name of the preset these values came from
-    epochs: int = 40  # passes over the training images
+    epochs: int = 20  # passes over the training images
     batch_size: int = 128  # images per optimiser step
     lr: float = 0.1  # peak SGD learning rate (after warm-up)
     momentum: float = 0.9  # Nesterov momentum
@@ -25,6 +25,8 @@ class TrainConfig:
     bottleneck_dim: int = 2  # width D of the bottleneck layer
     flip: bool = True  # random horizontal flips (clothes are left-right symmetric)
     translate: int = 2  # random shifts of up to this many pixels in x and y
+    tta_flip: bool = True  # evaluate and export the mean bottleneck point of each image and its mirror
+    ema_decay: float = 0.999  # evaluate and export a moving average of the weights and buffers (0: off)
     train_subset: int = 0  # train on the first N training images (0: all 60,000)
     snapshot_frames: int = 150  # snapshots to aim for (fewer distinct steps may result early on)
     seed: int = 0  # seeds the weights, the batch order and the augmentation
@@ -51,7 +53,7 @@ PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
     # A quick look: >= 90% in a few minutes on 2 CPU cores.
     # Fewer snapshots (about 100 frames) keep the recording cost small in a short run.
-    "fast": TrainConfig(preset="fast", epochs=8, snapshot_frames=110),
+    "fast": TrainConfig(preset="fast", epochs=6, snapshot_frames=110),
     # For tests and CI: a few thousand images, one short epoch; accuracy is not the point.
     "smoke": TrainConfig(
         preset="smoke", epochs=1, widths=(8, 16, 16), train_subset=2000, snapshot_frames=12

@@ -1,5 +1,10 @@
 """The training loop: SGD with warm-up and linear decay, bf16 autocast, per-epoch evaluation.
 
+The model that is evaluated, snapshotted and saved as the checkpoint's `model` is the moving
+average of the weights when `ema_decay` > 0 (see `trainer/ema.py`), in eval mode (flip
+test-time augmentation when `tta_flip`). Per-epoch test passes run in bf16; the last one in fp32,
+as the exported graph computes, because the exporter compares the two accuracies exactly.
+
 Reads the in-memory dataset; writes into the run folder, atomically, after every epoch:
 `history.json` (one row per epoch), `checkpoint.pt` (everything needed to resume) and, when the
 last epoch is done, `snapshots.npz`. Each epoch's batch order and augmentation come from a
@@ -22,7 +27,8 @@ from trainer import snapshots
 from trainer.augment import flip_and_shift
 from trainer.config import TrainConfig
 from trainer.data import Split
-from trainer.model import BottleneckCNN
+from trainer.ema import make_ema
+from trainer.model import BottleneckCNN, build_model
 
 EVAL_BATCH = 1000
 
@@ -71,9 +77,9 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=True)
 
 
-def autocast(device: torch.device):
+def autocast(device: torch.device, enabled: bool = True):
     """bf16 autocast: on this CPU oneDNN then uses AMX, about twice the fp32 throughput."""
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -83,36 +89,41 @@ def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: BottleneckCNN, split: Split, device: torch.device) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy on a split, in fp32 as the exported model computes."""
+def evaluate(model: BottleneckCNN, split: Split, device: torch.device, bf16: bool) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy on a split, in bf16 or in fp32 as the exported model computes."""
     model.eval()
     loss_sum, correct = 0.0, 0
     for start in range(0, len(split.labels), EVAL_BATCH):
         x = to_float(split.images[start : start + EVAL_BATCH], device)
         y = split.labels[start : start + EVAL_BATCH].to(device)
-        logits, _ = model(x)
-        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+        with autocast(device, enabled=bf16):
+            logits, _ = model(x)
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
     model.train()
     return loss_sum / len(split.labels), correct / len(split.labels)
 
 
 @torch.no_grad()
-def bottleneck_of(
-    model: BottleneckCNN, images: torch.Tensor, device: torch.device, bf16: bool = False
-) -> torch.Tensor:
-    """Bottleneck coordinates (N, D) of uint8 images, model in eval mode, fp32 unless `bf16`."""
+def bottleneck_of(model: BottleneckCNN, images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Bottleneck coordinates (N, D) of uint8 images, model in eval mode, bf16 autocast."""
     model.eval()
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+    with autocast(device):
         _, z = model(to_float(images, device))
     model.train()
     return z.float().cpu()
 
 
-def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: RunState, extra: dict):
-    """Everything needed to resume, as tensors and plain types (loads with weights_only=True)."""
+def save_checkpoint(path: Path, model, ema, optimizer, config: TrainConfig, state: RunState, extra: dict):
+    """Everything needed to resume, as tensors and plain types (loads with weights_only=True).
+
+    `model` holds the weights that are evaluated and exported (the average when there is one),
+    `trained_model` those the optimiser steps, `ema_updates` how many steps the average has seen.
+    """
     payload = {
-        "model": model.state_dict(),
+        "model": (ema.module if ema else model).state_dict(),
+        "trained_model": model.state_dict(),
+        "ema_updates": int(ema.n_averaged) if ema else 0,
         "optimizer": optimizer.state_dict(),
         "scheduler": {"step": state.step},
         "rng": {"torch": torch.get_rng_state()},
@@ -130,8 +141,8 @@ def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: Ru
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunState:
-    """Restore model, optimiser and run state from `path`, refusing another configuration."""
+def load_checkpoint(path: Path, config: TrainConfig, model, ema, optimizer) -> RunState:
+    """Restore model, average, optimiser and run state from `path`, refusing another configuration."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     saved = dict(checkpoint["config"], device=config.device)
     if TrainConfig.from_json(saved) != config:
@@ -139,7 +150,10 @@ def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunSta
             f"{path} was trained with another configuration ({checkpoint['config']}); resume "
             "with the same preset and flags, or start a fresh run in another --run folder"
         )
-    model.load_state_dict(checkpoint["model"])
+    model.load_state_dict(checkpoint["trained_model"])
+    if ema:
+        ema.module.load_state_dict(checkpoint["model"])
+        ema.n_averaged.fill_(checkpoint["ema_updates"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     torch.set_rng_state(checkpoint["rng"]["torch"])
     return RunState(
@@ -173,17 +187,29 @@ def summary_line(row: dict, epochs: int) -> str:
     )
 
 
-def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path, resume: bool) -> dict:
-    """Train (or resume) into `run`; return the last history row."""
+def train(
+    config: TrainConfig,
+    train_split: Split,
+    test_split: Split,
+    run: Path,
+    resume: bool,
+    model: BottleneckCNN | None = None,
+) -> dict:
+    """Train (or resume) into `run`; return the last history row.
+
+    `model` defaults to the network `config` describes; the benchmark passes its control variants.
+    """
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
-    model = BottleneckCNN(config.widths, config.bottleneck_dim, len(train_split.class_names))
+    model = model or build_model(config, len(train_split.class_names))
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config)
+    ema = make_ema(model, config.ema_decay)
+    evaluated = ema.module if ema else model
     checkpoint_path = run / "checkpoint.pt"
     state = RunState()
     if resume and checkpoint_path.is_file():
-        state = load_checkpoint(checkpoint_path, config, model, optimizer)
+        state = load_checkpoint(checkpoint_path, config, model, ema, optimizer)
         print(f"resuming {checkpoint_path} after epoch {state.epoch}")
     elif not resume:
         check_fresh_start(checkpoint_path)
@@ -194,18 +220,19 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
     steps_per_epoch = math.ceil(len(labels) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     probe = snapshots.probe_indices(test_split.labels, len(test_split.class_names))
-    probe_images = test_split.images[probe]
     info = snapshots.probe_indices(test_split.labels, len(test_split.class_names), snapshots.INFO_PER_CLASS)
     info_images = test_split.images[info]
+    probe_rows = snapshots.rows_of(probe, info)  # the probe images are among the information subset
     wanted_steps = set(snapshots.snapshot_steps(total_steps, config.snapshot_frames))
     extra = {"class_names": train_split.class_names, "probe_indices": probe}
 
     def record_snapshot() -> None:
         if state.step in wanted_steps and state.step not in state.snapshot_steps:
             state.snapshot_steps.append(state.step)
-            state.snapshot_coords.append(bottleneck_of(model, probe_images, device))
-            # bf16 halves the cost of the 1,000 extra images; binning and KDE need no more precision
-            state.info_coords.append(bottleneck_of(model, info_images, device, bf16=True))
+            # one bf16 pass for both sets: a plot, binning and KDE need no more precision
+            coords = bottleneck_of(evaluated, info_images, device)  # (1000, D)
+            state.info_coords.append(coords)
+            state.snapshot_coords.append(coords[probe_rows])
 
     record_snapshot()
     for epoch in range(state.epoch, config.epochs):
@@ -228,6 +255,8 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if ema:
+                ema.update_parameters(model)
             state.step += 1
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
@@ -240,7 +269,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
                     img_s=f"{seen / (time.perf_counter() - started):,.0f}",
                 )
         train_seconds = time.perf_counter() - started
-        test_loss, test_accuracy = evaluate(model, test_split, device)
+        test_loss, test_accuracy = evaluate(evaluated, test_split, device, bf16=epoch + 1 < config.epochs)
         state.epoch = epoch + 1
         row = {
             "epoch": state.epoch,
@@ -255,7 +284,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
         }
         state.history.append(row)
         write_json(run / "history.json", state.history)
-        save_checkpoint(checkpoint_path, model, optimizer, config, state, extra)
+        save_checkpoint(checkpoint_path, model, ema, optimizer, config, state, extra)
         print(summary_line(row, config.epochs), flush=True)
 
     with atomic_path(run / "snapshots.npz") as tmp:
