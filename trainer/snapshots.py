@@ -28,13 +28,6 @@ def probe_indices(labels: torch.Tensor, num_classes: int, per_class: int = PER_C
     return torch.cat(chosen)
 
 
-def rows_of(subset: torch.Tensor, within: torch.Tensor) -> torch.Tensor:
-    """Positions in `within` of each index of `subset` (every one must occur there exactly once)."""
-    rows = torch.nonzero(subset[:, None] == within[None, :])[:, 1]
-    assert len(rows) == len(subset), "subset is not contained in within"
-    return rows
-
-
 def snapshot_steps(total_steps: int, frames: int) -> list[int]:
     """About `frames` distinct steps in [0, total_steps]: half geometric from 1, half even."""
     half = max(frames // 2, 1)
