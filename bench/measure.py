@@ -6,6 +6,7 @@ Each function measures one thing in the calling process (2 threads) or times a f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import subprocess
@@ -21,8 +22,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from analyzer.idx import load_test_set  # noqa: E402
+from trainer import data  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.model import build_model  # noqa: E402
+from trainer.train import evaluate  # noqa: E402
 
 THREADS = 2
 
@@ -100,3 +103,19 @@ def stage_times(run: Path, data_dir: str, repeats: int = 3) -> dict:
         "gif_frames": results["snapshots"]["frames"],
         "onnx_accuracy": results["accuracy"],
     }
+
+
+def evaluation_candidates(run: Path, data_dir: str) -> dict[str, float]:
+    """fp32 test accuracy of one trained run evaluated four ways: its last weights (`trained`) or
+    their moving average (`ema`), each without and with flip averaging (`+flip`)."""
+    checkpoint = torch.load(run / "checkpoint.pt", weights_only=True)
+    config = TrainConfig.from_json(checkpoint["config"])
+    test = data.load(data_dir, train=False)
+    accuracies = {}
+    for name, weights in (("trained", "trained_model"), ("ema", "model")):
+        for flip in (False, True):
+            model = build_model(dataclasses.replace(config, tta_flip=flip), len(test.class_names))
+            model.load_state_dict(checkpoint[weights])
+            _, accuracy = evaluate(model, test, torch.device("cpu"), bf16=False)
+            accuracies[name + ("+flip" if flip else "")] = accuracy
+    return accuracies

@@ -2,8 +2,9 @@
 
 Every training run is a fresh, timed process on 2 threads: the presets with several seeds; the
 usual recipe (`bench/baseline.py`) for a few epochs, projected to the 100 its users train; the
-squeeze controls (`bench/controls.py`). On the first default run it then times the export, the
-analysis and the site, and compares onnxruntime with eager PyTorch. The fp32 and bf16 matmul peaks
+squeeze controls (`bench/controls.py`). On each preset's first seed it evaluates the last weights
+and their average, with and without flip averaging; on the first default run it times the export,
+the analysis and the site, and compares onnxruntime with eager PyTorch. The fp32 and bf16 matmul peaks
 are measured in the same run. `--parts` runs some of these alone; their results replace the same
 parts (and the same training runs) in `bench/results.json` and keep the rest.
 """
@@ -28,11 +29,18 @@ sys.path.insert(0, str(REPO))
 
 from analyzer.artifacts import write_json  # noqa: E402
 from bench.controls import VARIANTS  # noqa: E402
-from bench.measure import THREADS, inference_speed, matmul_peak_gflops, stage_times, timed  # noqa: E402
+from bench.measure import (  # noqa: E402
+    THREADS,
+    evaluation_candidates,
+    inference_speed,
+    matmul_peak_gflops,
+    stage_times,
+    timed,
+)
 from trainer.config import resolve  # noqa: E402
 from trainer.model import multiply_accumulates  # noqa: E402
 
-PARTS = ("peaks", "presets", "baseline", "controls", "stages")
+PARTS = ("peaks", "presets", "baseline", "controls", "candidates", "stages")
 PROJECTED_EPOCHS = 100  # how long the usual recipe is trained
 
 
@@ -170,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         new += preset_runs(args.presets, args.seeds, args.data_dir, runs)
     if "controls" in args.parts:
         new += control_runs(args.control_preset, args.seeds[0], args.data_dir, runs, args.control_args)
+    if "candidates" in args.parts:
+        for preset in args.presets:
+            run = runs / f"{preset}-seed{args.seeds[0]}"
+            results.setdefault("evaluation_candidates", {})[run.name] = evaluation_candidates(run, args.data_dir)
     if "stages" in args.parts:
         first = runs / f"default-seed{args.seeds[0]}"
         stages = stage_times(first, args.data_dir)
