@@ -3,10 +3,11 @@
 Every training run is a fresh, timed process on 2 threads: the presets with several seeds; the
 usual recipe (`bench/baseline.py`) for a few epochs, projected to the 100 its users train; the
 squeeze controls (`bench/controls.py`). On each preset's first seed it evaluates the last weights
-and their average, with and without flip averaging; on the first default run it times the export,
-the analysis and the site, and compares onnxruntime with eager PyTorch. The fp32 and bf16 matmul peaks
-are measured in the same run. `--parts` runs some of these alone; their results replace the same
-parts (and the same training runs) in `bench/results.json` and keep the rest.
+and their average, with and without flip averaging; on the first run of the first preset (default)
+it times the export, the analysis and the site, and compares onnxruntime with eager PyTorch. The
+fp32 and bf16 matmul peaks are measured in the same run. `--parts` runs some of these alone; their
+results replace the same parts (and the same training runs) in `bench/results.json` and keep the
+rest.
 """
 
 from __future__ import annotations
@@ -124,7 +125,10 @@ def summarise(runs: list[dict], peaks: dict) -> dict:
 
 
 def ratios(summary: dict, runs: list[dict], stages: dict | None) -> dict:
-    """The usual recipe's projected 100 epochs over our default `make all` and `fast` training."""
+    """The usual recipe's projected 100 epochs over our default `make all` and `fast` training.
+
+    `make all` is the default training plus the export, analysis and site times of `stages`.
+    """
     baseline = next((r for r in runs if r["preset"] == "usual-recipe"), None)
     if baseline is None:
         return {}
@@ -183,11 +187,11 @@ def main(argv: list[str] | None = None) -> int:
             run = runs / f"{preset}-seed{args.seeds[0]}"
             results.setdefault("evaluation_candidates", {})[run.name] = evaluation_candidates(run, args.data_dir)
     if "stages" in args.parts:
-        first = runs / f"default-seed{args.seeds[0]}"
+        first = runs / f"{args.presets[0]}-seed{args.seeds[0]}"
         stages = stage_times(first, args.data_dir)
         stages["after_training_seconds"] = (stages["export_seconds"] + stages["analysis_seconds_median"]
                                             + stages["site_seconds"])
-        results["stages_on_first_default_run"] = stages
+        results["stages"] = {"run": first.name, **stages}
         results["inference_images_per_second"] = inference_speed(first, args.data_dir)
     results["training_runs"] = merge(results.get("training_runs", []), new)
     results["machine"] = {"processor": platform.processor() or platform.machine(), "threads": THREADS,
@@ -195,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                           "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
     results["summary"] = summarise(results["training_runs"], results.get("peaks"))
     results["ratios"] = ratios(results["summary"], results["training_runs"],
-                               results.get("stages_on_first_default_run"))
+                               results.get("stages"))
     write_json(out, results)
     print(f"wrote {out}")
     return 0
