@@ -26,7 +26,6 @@ class TrainConfig:
     flip: bool = True  # random horizontal flips (clothes are left-right symmetric)
     translate: int = 2  # random shifts of up to this many pixels in x and y
     tta_flip: bool = True  # evaluate and export the mean bottleneck point of each image and its mirror
-    ema_decay: float = 0.999  # evaluate and export a moving average of the weights and buffers (0: off)
     train_subset: int = 0  # train on the first N training images (0: all 60,000)
     snapshot_frames: int = 150  # snapshots to aim for (fewer distinct steps may result early on)
     seed: int = 0  # seeds the weights, the batch order and the augmentation

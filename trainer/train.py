@@ -1,9 +1,8 @@
 """The training loop: SGD with warm-up and linear decay, bf16 autocast, per-epoch evaluation.
 
-The model that is evaluated, snapshotted and saved as the checkpoint's `model` is the moving
-average of the weights when `ema_decay` > 0 (see `trainer/ema.py`), in eval mode (flip
-test-time augmentation when `tta_flip`). Per-epoch test passes run in bf16; the last one in fp32,
-as the exported graph computes, because the exporter compares the two accuracies exactly.
+The model is evaluated in eval mode (flip test-time averaging when `tta_flip`). Per-epoch test
+passes run in bf16; the last one in fp32, as the exported graph computes, because the exporter
+compares the two accuracies exactly.
 
 Reads the in-memory dataset; writes into the run folder, atomically, after every epoch:
 `history.json` (one row per epoch), `checkpoint.pt` (everything needed to resume) and, when the
@@ -27,7 +26,6 @@ from trainer import snapshots
 from trainer.augment import flip_and_shift
 from trainer.config import TrainConfig
 from trainer.data import Split
-from trainer.ema import make_ema
 from trainer.model import BottleneckCNN, build_model
 
 EVAL_BATCH = 1000
@@ -115,16 +113,10 @@ def bottleneck_of(model: BottleneckCNN, images: torch.Tensor, device: torch.devi
     return z.float().cpu()
 
 
-def save_checkpoint(path: Path, model, ema, optimizer, config: TrainConfig, state: RunState, extra: dict):
-    """Everything needed to resume, as tensors and plain types (loads with weights_only=True).
-
-    `model` holds the weights that are evaluated and exported (the average when there is one),
-    `trained_model` those the optimiser steps, `ema_updates` how many steps the average has seen.
-    """
+def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: RunState, extra: dict):
+    """Everything needed to resume, as tensors and plain types (loads with weights_only=True)."""
     payload = {
-        "model": (ema.module if ema else model).state_dict(),
-        "trained_model": model.state_dict(),
-        "ema_updates": int(ema.n_averaged) if ema else 0,
+        "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": {"step": state.step},
         "rng": {"torch": torch.get_rng_state()},
@@ -142,8 +134,8 @@ def save_checkpoint(path: Path, model, ema, optimizer, config: TrainConfig, stat
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path: Path, config: TrainConfig, model, ema, optimizer) -> RunState:
-    """Restore model, average, optimiser and run state from `path`, refusing another configuration."""
+def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunState:
+    """Restore model, optimiser and run state from `path`, refusing another configuration."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     saved = dict(checkpoint["config"], device=config.device)
     if TrainConfig.from_json(saved) != config:
@@ -151,10 +143,7 @@ def load_checkpoint(path: Path, config: TrainConfig, model, ema, optimizer) -> R
             f"{path} was trained with another configuration ({checkpoint['config']}); resume "
             "with the same preset and flags, or start a fresh run in another --run folder"
         )
-    model.load_state_dict(checkpoint["trained_model"])
-    if ema:
-        ema.module.load_state_dict(checkpoint["model"])
-        ema.n_averaged.fill_(checkpoint["ema_updates"])
+    model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     torch.set_rng_state(checkpoint["rng"]["torch"])
     return RunState(
@@ -205,12 +194,10 @@ def train(
     model = model or build_model(config, len(train_split.class_names))
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config)
-    ema = make_ema(model, config.ema_decay)
-    evaluated = ema.module if ema else model
     checkpoint_path = run / "checkpoint.pt"
     state = RunState()
     if resume and checkpoint_path.is_file():
-        state = load_checkpoint(checkpoint_path, config, model, ema, optimizer)
+        state = load_checkpoint(checkpoint_path, config, model, optimizer)
         print(f"resuming {checkpoint_path} after epoch {state.epoch}")
     elif not resume:
         check_fresh_start(checkpoint_path)
@@ -231,8 +218,8 @@ def train(
             state.snapshot_steps.append(state.step)
             # fp32 for the GIF's points, which a resumed run reproduces bit for bit; bf16 halves the
             # cost of the 1,000 information-plane points, and binning and KDE need no more precision
-            state.snapshot_coords.append(bottleneck_of(evaluated, probe_images, device, bf16=False))
-            state.info_coords.append(bottleneck_of(evaluated, info_images, device, bf16=True))
+            state.snapshot_coords.append(bottleneck_of(model, probe_images, device, bf16=False))
+            state.info_coords.append(bottleneck_of(model, info_images, device, bf16=True))
 
     record_snapshot()
     for epoch in range(state.epoch, config.epochs):
@@ -255,8 +242,6 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if ema:
-                ema.update_parameters(model)
             state.step += 1
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
@@ -269,7 +254,7 @@ def train(
                     img_s=f"{seen / (time.perf_counter() - started):,.0f}",
                 )
         train_seconds = time.perf_counter() - started
-        test_loss, test_accuracy = evaluate(evaluated, test_split, device, bf16=epoch + 1 < config.epochs)
+        test_loss, test_accuracy = evaluate(model, test_split, device, bf16=epoch + 1 < config.epochs)
         state.epoch = epoch + 1
         row = {
             "epoch": state.epoch,
@@ -284,7 +269,7 @@ def train(
         }
         state.history.append(row)
         write_json(run / "history.json", state.history)
-        save_checkpoint(checkpoint_path, model, ema, optimizer, config, state, extra)
+        save_checkpoint(checkpoint_path, model, optimizer, config, state, extra)
         print(summary_line(row, config.epochs), flush=True)
 
     with atomic_path(run / "snapshots.npz") as tmp:
