@@ -2,8 +2,8 @@
 
 Every training run is a fresh, timed process on 2 threads: the presets with several seeds; the
 usual recipe (`bench/baseline.py`) for a few epochs, projected to the 100 its users train; the
-squeeze controls (`bench/controls.py`). On each preset's first seed it evaluates the last weights
-and their average, with and without flip averaging; on the first run of the first preset (default)
+squeeze controls (`bench/controls.py`). On each preset's first seed it evaluates the model
+without and with flip averaging; on the first run of the first preset (default)
 it times the export, the analysis and the site, and compares onnxruntime with eager PyTorch. The
 fp32 and bf16 matmul peaks are measured in the same run. `--parts` runs some of these alone; their
 results replace the same parts (and the same training runs) in `bench/results.json` and keep the

@@ -63,12 +63,11 @@ def test_control_config_keeps_the_recipe():
     for variant, width in (("no-squeeze", 128), ("3-units", 3)):
         config = controls.control_config(variant, "default", 3)
         assert config.bottleneck_dim == width and config.snapshot_frames == 2
-        assert (config.epochs, config.lr, config.ema_decay, config.tta_flip) == (
-            base.epochs, base.lr, base.ema_decay, base.tta_flip)
+        assert (config.epochs, config.lr, config.tta_flip) == (base.epochs, base.lr, base.tta_flip)
 
 
 def test_evaluation_candidates_include_the_run_as_trained(smoke_run, data_dir):
     accuracies = evaluation_candidates(smoke_run, str(data_dir))
-    assert list(accuracies) == ["trained", "trained+flip", "ema", "ema+flip"]
+    assert list(accuracies) == ["trained", "trained+flip"]
     history = json.loads((smoke_run / "history.json").read_text())
-    assert accuracies["ema+flip"] == history[-1]["test_accuracy"]  # the smoke preset's own choice
+    assert accuracies["trained+flip"] == history[-1]["test_accuracy"]  # the smoke preset's own choice
