@@ -48,7 +48,7 @@ class TrainConfig:
 
 
 PRESETS: dict[str, TrainConfig] = {
-    # The report's model: >= 93% test accuracy with a 2-D bottleneck on 2 CPU cores.
+    # The report's model: 92.8% test accuracy (seed 0) through a 2-D bottleneck, 13 min on 2 CPU cores.
     "default": TrainConfig(),
     # A quick look: >= 90% in a few minutes on 2 CPU cores.
     # Fewer snapshots (about 100 frames) keep the recording cost small in a short run.
