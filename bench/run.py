@@ -1,24 +1,27 @@
 """Benchmarks behind the figures in the README: `make bench` (or `python bench/run.py`).
 
-Trains each preset with several seeds (each a fresh `python -m trainer train` process, timed
-wall-clock), then, on the first default run, times the export, the analysis and the site, and
-compares onnxruntime with eager PyTorch on the test set in one process. The fp32 peak of this
-machine is a large matmul timed in the same run. Everything lands in `bench/results.json`;
-figures are medians of repeated measurements where a stage is repeated.
+Every training run is a fresh, timed process on 2 threads: the presets with several seeds; the
+usual recipe (`bench/baseline.py`) for a few epochs, projected to the 100 its users train; the
+squeeze controls (`bench/controls.py`). On each preset's first seed it evaluates the model
+without and with flip averaging; on the first run of the first preset (default)
+it times the export, the analysis and the site, and compares onnxruntime with eager PyTorch. The
+fp32 and bf16 matmul peaks are measured in the same run. `--parts` runs some of these alone; their
+results replace the same parts (and the same training runs) in `bench/results.json` and keep the
+rest.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import platform
+import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 import torch
 
@@ -26,152 +29,181 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from analyzer.artifacts import write_json  # noqa: E402
-from analyzer.idx import load_test_set  # noqa: E402
+from bench.controls import VARIANTS  # noqa: E402
+from bench.measure import (  # noqa: E402
+    THREADS,
+    evaluation_candidates,
+    inference_speed,
+    matmul_peak_gflops,
+    stage_times,
+    timed,
+)
 from trainer.config import resolve  # noqa: E402
-from trainer.model import BottleneckCNN, multiply_accumulates  # noqa: E402
+from trainer.model import multiply_accumulates  # noqa: E402
 
-THREADS = 2
-
-
-def timed(command: list[str]) -> float:
-    """Run a command from the repository root; its wall time in seconds."""
-    started = time.perf_counter()
-    subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+PARTS = ("peaks", "presets", "baseline", "controls", "candidates", "stages")
+PROJECTED_EPOCHS = 100  # how long the usual recipe is trained
 
 
-def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 7) -> float:
-    """GFLOP/s of a large matmul in `dtype` on THREADS threads (median of `repeats`)."""
-    a, b = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
-    torch.mm(a, b)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        torch.mm(a, b)
-        times.append(time.perf_counter() - started)
-    return 2 * size**3 / statistics.median(times) / 1e9
+def trained(run: Path, preset: str, variant: str, seed: int, seconds: float, bottleneck_dim: int) -> dict:
+    """One training run's record, from its history."""
+    history = json.loads((run / "history.json").read_text())
+    widths = resolve(preset).widths
+    images_per_second = statistics.median(r["images_per_second"] for r in history)
+    # forward + backward of a conv net costs about 3x the forward multiply-accumulates, 2 FLOPs each
+    gflops = 3 * 2 * multiply_accumulates(widths, bottleneck_dim) * images_per_second / 1e9
+    return {
+        "preset": preset, "variant": variant, "seed": seed, "epochs": len(history),
+        "test_accuracy": history[-1]["test_accuracy"], "wall_seconds": seconds,
+        "train_images_per_second_median": images_per_second, "train_gflops": gflops,
+        "run": os.path.relpath(run, REPO), "date": datetime.date.today().isoformat(),
+    }
 
 
-def train_runs(presets: list[str], seeds: list[int], data_dir: str, runs: Path) -> list[dict]:
+def fresh(run: Path) -> Path:
+    """An empty run folder: a benchmark run never resumes or refuses an old one."""
+    shutil.rmtree(run, ignore_errors=True)
+    return run
+
+
+def preset_runs(presets: list[str], seeds: list[int], data_dir: str, runs: Path) -> list[dict]:
     rows = []
     for preset in presets:
         for seed in seeds:
-            run = runs / f"{preset}-seed{seed}"
+            run = fresh(runs / f"{preset}-seed{seed}")
             seconds = timed([sys.executable, "-m", "trainer", "train", "--run", str(run), "--preset", preset,
                              "--seed", str(seed), "--data-dir", data_dir])
-            history = json.loads((run / "history.json").read_text())
-            config = resolve(preset)
-            images_per_second = statistics.median(r["images_per_second"] for r in history)
-            # forward + backward of a conv net costs about 3x the forward multiply-accumulates, 2 FLOPs each
-            gflops = 3 * 2 * multiply_accumulates(config.widths, config.bottleneck_dim) * images_per_second / 1e9
-            rows.append({
-                "preset": preset, "seed": seed, "epochs": len(history),
-                "test_accuracy": history[-1]["test_accuracy"], "wall_seconds": seconds,
-                "train_images_per_second_median": images_per_second, "train_gflops": gflops,
-                "run": str(run.relative_to(REPO)),
-            })
+            rows.append(trained(run, preset, "2-units", seed, seconds, resolve(preset).bottleneck_dim))
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
-def inference_speed(run: Path, data_dir: str, repeats: int = 3) -> dict:
-    """Images/s over the 10,000 test images: onnxruntime vs eager fp32 PyTorch, same batches."""
-    images, _, _ = load_test_set(data_dir)
-    x = images[:, None].astype(np.float32) / 255
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    session = ort.InferenceSession(str(run / "model.onnx"), options, providers=["CPUExecutionProvider"])
-    checkpoint = torch.load(run / "checkpoint.pt", weights_only=True)
-    config = checkpoint["config"]
-    model = BottleneckCNN(tuple(config["widths"]), config["bottleneck_dim"]).eval()
-    model.load_state_dict(checkpoint["model"])
-
-    def onnx_pass():
-        for i in range(0, len(x), 500):
-            session.run(None, {"image": x[i : i + 500]})
-
-    @torch.no_grad()
-    def torch_pass():
-        for i in range(0, len(x), 500):
-            model(torch.from_numpy(x[i : i + 500]))
-
-    speeds = {}
-    for name, fn in (("onnxruntime", onnx_pass), ("torch_eager_fp32", torch_pass)):
-        fn()
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - started)
-        speeds[name] = len(x) / statistics.median(times)
-    speeds["onnxruntime_speedup"] = speeds["onnxruntime"] / speeds["torch_eager_fp32"]
-    return speeds
+def control_runs(preset: str, seed: int, data_dir: str, runs: Path, extra: list[str]) -> list[dict]:
+    """The squeeze controls with `preset`'s recipe; `extra` flags (e.g. a subset) go to each run."""
+    rows = []
+    for variant in VARIANTS:
+        run = fresh(runs / f"{preset}-{variant}-seed{seed}")
+        seconds = timed([sys.executable, str(REPO / "bench" / "controls.py"), "--variant", variant, "--run",
+                         str(run), "--preset", preset, "--seed", str(seed), "--data-dir", data_dir, *extra])
+        width = resolve(preset).widths[-1] if variant == "no-squeeze" else 3
+        rows.append(trained(run, preset, variant, seed, seconds, width))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
 
 
-def stage_times(run: Path, data_dir: str, repeats: int = 3) -> dict:
-    """Wall time of export, analysis (median of `repeats`) and site build on a trained run."""
-    python = sys.executable
-    analyse = [python, "-m", "analyzer", "--model", str(run / "model.onnx"), "--data", data_dir,
-               "--snapshots", str(run / "snapshots.npz"), "--history", str(run / "history.json"),
-               "--out", str(run / "analysis")]
-    export_seconds = timed([python, "-m", "exporter", "--run", str(run), "--data-dir", data_dir])
-    analysis = [timed(analyse) for _ in range(repeats)]
-    site_seconds = timed([python, "-m", "analyzer.site", "--run", str(run)])
-    site_bytes = sum(f.stat().st_size for f in (run / "site").rglob("*") if f.is_file())
-    results = json.loads((run / "analysis" / "results.json").read_text())
+def baseline_run(data_dir: str, epochs: int, workers: int, runs: Path) -> dict:
+    """The usual recipe for `epochs`, projected from its last (steady) epoch to 100 epochs."""
+    out = fresh(runs / "baseline") / "result.json"
+    out.parent.mkdir(parents=True)
+    seconds = timed([sys.executable, str(REPO / "bench" / "baseline.py"), "--data-dir", data_dir,
+                     "--epochs", str(epochs), "--workers", str(workers), "--out", str(out)])
+    result = json.loads(out.read_text())
     return {
-        "export_seconds": export_seconds,
-        "analysis_seconds_median": statistics.median(analysis),
-        "analysis_seconds_all": analysis,
-        "site_seconds": site_seconds,
-        "site_megabytes": site_bytes / 1e6,
-        "gif_megabytes": results["snapshots"]["bytes"] / 1e6,
-        "gif_frames": results["snapshots"]["frames"],
-        "onnx_accuracy": results["accuracy"],
+        "preset": "usual-recipe", "variant": "usual-recipe", "seed": result["seed"], "epochs": epochs,
+        "test_accuracy": result["test_accuracy"], "wall_seconds": seconds, "workers": workers,
+        "epoch_seconds": result["epoch_seconds"],
+        "projected_seconds": PROJECTED_EPOCHS * result["epoch_seconds"][-1],
+        "date": datetime.date.today().isoformat(),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--presets", nargs="+", default=["default", "fast"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--out", default=str(REPO / "bench" / "results.json"))
-    args = parser.parse_args()
-    torch.set_num_threads(THREADS)
-    runs = REPO / "bench" / "runs"
-    peak = matmul_peak_gflops(torch.float32)
-    bf16_peak = matmul_peak_gflops(torch.bfloat16)
-    training = train_runs(args.presets, args.seeds, args.data_dir, runs)
-    first = REPO / training[0]["run"]
-    stages = stage_times(first, args.data_dir)
-    speed = inference_speed(first, args.data_dir)
+def summarise(runs: list[dict], peaks: dict) -> dict:
+    """Per preset and variant: accuracies, medians and the share of the bf16 peak."""
     summary = {}
-    for preset in args.presets:
-        rows = [r for r in training if r["preset"] == preset]
-        summary[preset] = {
+    for key in sorted({(r["preset"], r["variant"]) for r in runs if "train_gflops" in r}):
+        rows = [r for r in runs if (r["preset"], r["variant"]) == key]
+        gflops = statistics.median(r["train_gflops"] for r in rows)
+        summary["/".join(key)] = {
+            "seeds": [r["seed"] for r in rows],
             "test_accuracy": [r["test_accuracy"] for r in rows],
             "test_accuracy_median": statistics.median(r["test_accuracy"] for r in rows),
             "wall_seconds_median": statistics.median(r["wall_seconds"] for r in rows),
-            "train_gflops_median": statistics.median(r["train_gflops"] for r in rows),
-            "share_of_fp32_peak": statistics.median(r["train_gflops"] for r in rows) / peak,
+            "train_gflops_median": gflops,
+            "share_of_bf16_peak": gflops / peaks["bf16_matmul_peak_gflops"] if peaks else None,
         }
-    default_wall = next(r["wall_seconds"] for r in training if r["run"] == training[0]["run"])
-    write_json(args.out, {
-        "machine": {"processor": platform.processor() or platform.machine(), "threads": THREADS,
-                    "torch": torch.__version__, "onnxruntime": ort.__version__, "gpu": None},
-        "fp32_matmul_peak_gflops": peak,
-        "bf16_matmul_peak_gflops": bf16_peak,
-        "gpu_note": "no GPU was lent to the session that ran this benchmark: not measured",
-        "summary": summary,
-        "training_runs": training,
-        "stages_on_first_run": {**stages, "train_seconds": default_wall,
-                                "total_seconds": default_wall + stages["export_seconds"]
-                                + stages["analysis_seconds_median"] + stages["site_seconds"]},
-        "inference_images_per_second": speed,
-    })
-    print(f"wrote {args.out}")
+    return summary
+
+
+def ratios(summary: dict, runs: list[dict], stages: dict | None) -> dict:
+    """The usual recipe's projected 100 epochs over our default `make all` and `fast` training.
+
+    `make all` is the default training plus the export, analysis and site times of `stages`.
+    """
+    baseline = next((r for r in runs if r["preset"] == "usual-recipe"), None)
+    if baseline is None:
+        return {}
+    result = {"baseline_projected_seconds": baseline["projected_seconds"]}
+    if "fast/2-units" in summary:
+        result["over_fast_training"] = baseline["projected_seconds"] / summary["fast/2-units"]["wall_seconds_median"]
+    if "default/2-units" in summary and stages:
+        make_all = summary["default/2-units"]["wall_seconds_median"] + stages["after_training_seconds"]
+        result["default_make_all_seconds"] = make_all
+        result["over_default_make_all"] = baseline["projected_seconds"] / make_all
+    return result
+
+
+def run_key(record: dict) -> tuple[str, str, int]:
+    return record["preset"], record["variant"], record["seed"]
+
+
+def merge(previous: list[dict], new: list[dict]) -> list[dict]:
+    """Previous runs, with those repeated now (same preset, variant and seed) replaced."""
+    replaced = {run_key(r) for r in new}
+    return [r for r in previous if run_key(r) not in replaced] + new
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default="data", help="dataset root (default: %(default)s)")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="default: all")
+    parser.add_argument("--presets", nargs="+", default=["default", "fast"], help="default: %(default)s")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="default: %(default)s")
+    parser.add_argument("--baseline-epochs", type=int, default=2, help="default: %(default)s")
+    parser.add_argument("--workers", type=int, default=2, help="the usual recipe's DataLoader workers "
+                        "(default: %(default)s)")
+    parser.add_argument("--control-preset", default="default", help="recipe of the squeeze controls "
+                        "(default: %(default)s)")
+    parser.add_argument("--control-args", nargs=argparse.REMAINDER, default=[],
+                        help="flags passed on to bench/controls.py, e.g. --train-subset 500 (last option)")
+    parser.add_argument("--runs", default=str(REPO / "bench" / "runs"), help="default: bench/runs")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results.json"), help="default: %(default)s")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(THREADS)
+    runs, out = Path(args.runs), Path(args.out)
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    new = []
+    if "peaks" in args.parts:
+        results["peaks"] = {"fp32_matmul_peak_gflops": matmul_peak_gflops(torch.float32),
+                            "bf16_matmul_peak_gflops": matmul_peak_gflops(torch.bfloat16)}
+    if "baseline" in args.parts:
+        new.append(baseline_run(args.data_dir, args.baseline_epochs, args.workers, runs))
+        print(json.dumps(new[-1]), flush=True)
+    if "presets" in args.parts:
+        new += preset_runs(args.presets, args.seeds, args.data_dir, runs)
+    if "controls" in args.parts:
+        new += control_runs(args.control_preset, args.seeds[0], args.data_dir, runs, args.control_args)
+    if "candidates" in args.parts:
+        for preset in args.presets:
+            run = runs / f"{preset}-seed{args.seeds[0]}"
+            results.setdefault("evaluation_candidates", {})[run.name] = evaluation_candidates(run, args.data_dir)
+    if "stages" in args.parts:
+        first = runs / f"{args.presets[0]}-seed{args.seeds[0]}"
+        stages = stage_times(first, args.data_dir)
+        stages["after_training_seconds"] = (stages["export_seconds"] + stages["analysis_seconds_median"]
+                                            + stages["site_seconds"])
+        results["stages"] = {"run": first.name, **stages}
+        results["inference_images_per_second"] = inference_speed(first, args.data_dir)
+    results["training_runs"] = merge(results.get("training_runs", []), new)
+    results["machine"] = {"processor": platform.processor() or platform.machine(), "threads": THREADS,
+                          "torch": torch.__version__, "onnxruntime": ort.__version__,
+                          "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+    results["summary"] = summarise(results["training_runs"], results.get("peaks"))
+    results["ratios"] = ratios(results["summary"], results["training_runs"],
+                               results.get("stages"))
+    write_json(out, results)
+    print(f"wrote {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

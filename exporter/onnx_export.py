@@ -18,7 +18,7 @@ import onnx
 import torch
 
 from trainer.config import TrainConfig
-from trainer.model import BottleneckCNN
+from trainer.model import BottleneckCNN, build_model
 
 OPSET = 18
 INPUT_NAME = "image"
@@ -52,7 +52,7 @@ def load_trained(checkpoint_path: Path) -> tuple[BottleneckCNN, dict]:
             f"{checkpoint_path} is from an unfinished run (epoch {checkpoint['epoch']} of "
             f"{config.epochs}); finish it with \"make train RESUME=1\" first"
         )
-    model = BottleneckCNN(config.widths, config.bottleneck_dim, len(checkpoint["class_names"]))
+    model = build_model(config, len(checkpoint["class_names"]))
     try:
         model.load_state_dict(checkpoint["model"])
     except RuntimeError as exc:

@@ -15,7 +15,8 @@ import torch
 from analyzer.idx import load_test_set
 from exporter.cli import main
 from exporter.onnx_export import ExportError, check_inference_only
-from trainer.model import BottleneckCNN
+from trainer.config import TrainConfig
+from trainer.model import build_model
 
 
 def test_graph_interface(smoke_run):
@@ -68,7 +69,8 @@ def test_export_report_proves_equality(smoke_run):
 
 def test_onnx_matches_the_checkpoint_on_real_images(smoke_run, data_dir):
     checkpoint = torch.load(smoke_run / "checkpoint.pt", weights_only=True)
-    model = BottleneckCNN((8, 16, 16)).eval()
+    model = build_model(TrainConfig.from_json(checkpoint["config"]), 10).eval()
+    assert model.tta_flip  # the graph holds the flip averaging too
     model.load_state_dict(checkpoint["model"])
     images, _, _ = load_test_set(data_dir)
     x = images[:64, None].astype(np.float32) / 255

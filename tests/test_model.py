@@ -1,11 +1,13 @@
-"""The bottleneck CNN's contract: shapes, the bottleneck feeding a linear classifier, [0, 1] input."""
+"""The bottleneck CNN's contract: shapes, the bottleneck feeding a linear classifier, [0, 1] input,
+flip averaging in eval mode only."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from trainer.model import PIXEL_MEAN, PIXEL_STD, BottleneckCNN, multiply_accumulates
+from trainer.config import resolve
+from trainer.model import PIXEL_MEAN, PIXEL_STD, BottleneckCNN, build_model, multiply_accumulates
 
 
 @pytest.mark.parametrize("width", [2, 3])
@@ -26,3 +28,31 @@ def test_normalisation_is_inside_the_model():
 
 def test_default_model_cost():
     assert multiply_accumulates((32, 64, 128)) == 21_902_100
+
+
+def test_flip_averaging_places_an_image_and_its_mirror_on_one_point():
+    torch.manual_seed(0)
+    model = BottleneckCNN((8, 16, 16), tta_flip=True).eval()
+    x = torch.rand(6, 1, 28, 28)
+    with torch.no_grad():
+        logits, z = model(x)
+        mirrored_logits, mirrored_z = model(x.flip(3))
+        assert torch.allclose(z, (model.embed(x) + model.embed(x.flip(3))) / 2, atol=1e-6)
+        assert torch.allclose(logits, model.classifier(z), atol=1e-6)  # still one point per image
+        assert torch.allclose(mirrored_z, z, atol=1e-6) and torch.allclose(mirrored_logits, logits, atol=1e-5)
+
+
+def test_flip_averaging_is_off_in_training():
+    torch.manual_seed(0)
+    model = BottleneckCNN((8, 16, 16), tta_flip=True).train()
+    x = torch.rand(6, 1, 28, 28)
+    _, z = model(x)
+    assert torch.allclose(z, model.embed(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("preset", ["default", "fast", "smoke"])
+def test_build_model_follows_the_config(preset):
+    config = resolve(preset)
+    model = build_model(config, 10)
+    assert model.tta_flip is config.tta_flip and model.classifier.in_features == config.bottleneck_dim
+    assert model.features[0][0].out_channels == config.widths[0]

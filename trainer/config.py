@@ -29,6 +29,7 @@ class TrainConfig:
     bottleneck_dim: int = 2  # width D of the bottleneck layer
     flip: bool = True  # random horizontal flips (clothes are left-right symmetric)
     translate: int = 2  # random shifts of up to this many pixels in x and y
+    tta_flip: bool = True  # evaluate and export the mean bottleneck point of each image and its mirror
     train_subset: int = 0  # train on the first N training images (0: all 60,000)
     snapshot_frames: int = 150  # snapshots to aim for (fewer distinct steps may result early on)
     seed: int = 0  # seeds the weights, the batch order and the augmentation
@@ -51,11 +52,12 @@ class TrainConfig:
 
 
 PRESETS: dict[str, TrainConfig] = {
-    # The report's model: >= 93% test accuracy with a 2-D bottleneck on 2 CPU cores.
+    # The report's model: accuracy first. 20 epochs halve the time but cost 0.4 points (92.78% vs
+    # 93.17% without flip averaging, seed 0); the README quotes the measured figures.
     "default": TrainConfig(),
     # A quick look: >= 90% in a few minutes on 2 CPU cores.
     # Fewer snapshots (about 100 frames) keep the recording cost small in a short run.
-    "fast": TrainConfig(preset="fast", epochs=8, snapshot_frames=110),
+    "fast": TrainConfig(preset="fast", epochs=6, snapshot_frames=110),
     # For tests and CI: a few thousand images, one short epoch; accuracy is not the point.
     "smoke": TrainConfig(
         preset="smoke", epochs=1, widths=(8, 16, 16), train_subset=2000, snapshot_frames=12

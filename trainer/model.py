@@ -5,12 +5,20 @@
 needs no preprocessing outside it. The bottleneck is `Linear -> BatchNorm1d` (its output is what the
 classifier sees); batch-normalising the D coordinates keeps the points centred and on a stable scale
 while the classifier's weights, not the features, carry the logit norm.
+
+With `tta_flip`, the model in eval mode places each image at the mean of its own bottleneck point and
+its mirror image's, then classifies that point: clothes are left-right symmetric, so the two views
+are two guesses of one point. The classifier is affine, so `logits == classifier(bottleneck)` still
+holds exactly and every image is still one point on the plane, in the trainer's evaluation, in the
+exported graph and in the analysis alike.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from trainer.config import TrainConfig
 
 # Mean and standard deviation of the Fashion-MNIST training pixels in [0, 1].
 PIXEL_MEAN = 0.2860
@@ -34,8 +42,10 @@ class BottleneckCNN(nn.Module):
         widths: tuple[int, int, int] = (32, 64, 128),
         bottleneck_dim: int = 2,
         num_classes: int = 10,
+        tta_flip: bool = False,
     ) -> None:
         super().__init__()
+        self.tta_flip = tta_flip
         w0, w1, w2 = widths
         self.register_buffer("pixel_mean", torch.tensor(PIXEL_MEAN))
         self.register_buffer("pixel_std", torch.tensor(PIXEL_STD))
@@ -56,10 +66,21 @@ class BottleneckCNN(nn.Module):
         )
         self.classifier = nn.Linear(bottleneck_dim, num_classes)
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 28, 28) images in [0, 1] -> (N, D) bottleneck points of the images as given."""
         x = (images - self.pixel_mean) / self.pixel_std
-        z = self.bottleneck(self.features(x))  # (N, D)
+        return self.bottleneck(self.features(x))
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.embed(images)  # (N, D)
+        if self.tta_flip and not self.training:
+            z = (z + self.embed(images.flip(3))) / 2
         return self.classifier(z), z
+
+
+def build_model(config: TrainConfig, num_classes: int) -> BottleneckCNN:
+    """The network a configuration describes, as the trainer trains it and the exporter rebuilds it."""
+    return BottleneckCNN(config.widths, config.bottleneck_dim, num_classes, config.tta_flip)
 
 
 def multiply_accumulates(widths: tuple[int, int, int], bottleneck_dim: int = 2) -> int:

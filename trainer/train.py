@@ -1,5 +1,9 @@
 """The training loop: SGD with warm-up and linear decay, bf16 autocast, per-epoch evaluation.
 
+The model is evaluated in eval mode (flip test-time averaging when `tta_flip`). Per-epoch test
+passes run in bf16; the last one in fp32, as the exported graph computes, because the exporter
+compares the two accuracies exactly.
+
 Reads the in-memory dataset; writes into the run folder, atomically: `config.json` once the run
 is accepted (a refused run leaves the folder as it was), then after every epoch
 `history.json` (one row per epoch), `checkpoint.pt` (everything needed to resume) and, when the
@@ -23,7 +27,7 @@ from trainer import snapshots
 from trainer.augment import flip_and_shift
 from trainer.config import TrainConfig
 from trainer.data import Split
-from trainer.model import BottleneckCNN
+from trainer.model import BottleneckCNN, build_model
 
 EVAL_BATCH = 1000
 
@@ -72,9 +76,9 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=True)
 
 
-def autocast(device: torch.device):
+def autocast(device: torch.device, enabled: bool = True):
     """bf16 autocast: on this CPU oneDNN then uses AMX, about twice the fp32 throughput."""
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -84,28 +88,28 @@ def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: BottleneckCNN, split: Split, device: torch.device) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy on a split, in fp32 as the exported model computes."""
+def evaluate(model: BottleneckCNN, split: Split, device: torch.device, bf16: bool) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy on a split, in bf16 or in fp32 as the exported model computes."""
     model.eval()
     loss_sum, correct = 0.0, 0
     for start in range(0, len(split.labels), EVAL_BATCH):
         x = to_float(split.images[start : start + EVAL_BATCH], device)
         y = split.labels[start : start + EVAL_BATCH].to(device)
-        logits, _ = model(x)
-        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+        with autocast(device, enabled=bf16):
+            logits, _ = model(x)
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
     model.train()
     return loss_sum / len(split.labels), correct / len(split.labels)
 
 
 @torch.no_grad()
-def bottleneck_of(
-    model: BottleneckCNN, images: torch.Tensor, device: torch.device, bf16: bool = False
-) -> torch.Tensor:
-    """Bottleneck coordinates (N, D) of uint8 images, model in eval mode, fp32 unless `bf16`."""
+def bottleneck_of(model: BottleneckCNN, images: torch.Tensor, device: torch.device, bf16: bool) -> torch.Tensor:
+    """Bottleneck points (N, D) of uint8 images as given (no mirror view: half the cost of the
+    flip-averaged points, and a snapshot is a picture), model in eval mode."""
     model.eval()
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        _, z = model(to_float(images, device))
+    with autocast(device, enabled=bf16):
+        z = model.embed(to_float(images, device))
     model.train()
     return z.float().cpu()
 
@@ -174,12 +178,24 @@ def summary_line(row: dict, epochs: int) -> str:
     )
 
 
-def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path, resume: bool, record: dict) -> dict:
-    """Train (or resume) into `run`; return the last history row. `record` (the resolved
-    configuration and environment) becomes `config.json` only once the resume checks pass."""
+def train(
+    config: TrainConfig,
+    train_split: Split,
+    test_split: Split,
+    run: Path,
+    resume: bool,
+    record: dict,
+    model: BottleneckCNN | None = None,
+) -> dict:
+    """Train (or resume) into `run`; return the last history row.
+
+    `record` (the resolved configuration and environment) becomes `config.json` only once the
+    resume checks pass; `model` defaults to the network `config` describes (the benchmark passes
+    its control variants).
+    """
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
-    model = BottleneckCNN(config.widths, config.bottleneck_dim, len(train_split.class_names))
+    model = model or build_model(config, len(train_split.class_names))
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config)
     checkpoint_path = run / "checkpoint.pt"
@@ -197,17 +213,17 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
     steps_per_epoch = math.ceil(len(labels) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     probe = snapshots.probe_indices(test_split.labels, len(test_split.class_names))
-    probe_images = test_split.images[probe]
     info = snapshots.probe_indices(test_split.labels, len(test_split.class_names), snapshots.INFO_PER_CLASS)
-    info_images = test_split.images[info]
+    probe_images, info_images = test_split.images[probe], test_split.images[info]
     wanted_steps = set(snapshots.snapshot_steps(total_steps, config.snapshot_frames))
     extra = {"class_names": train_split.class_names, "probe_indices": probe}
 
     def record_snapshot() -> None:
         if state.step in wanted_steps and state.step not in state.snapshot_steps:
             state.snapshot_steps.append(state.step)
-            state.snapshot_coords.append(bottleneck_of(model, probe_images, device))
-            # bf16 halves the cost of the 1,000 extra images; binning and KDE need no more precision
+            # fp32 for the GIF's points, which a resumed run reproduces bit for bit; bf16 halves the
+            # cost of the 1,000 information-plane points, and binning and KDE need no more precision
+            state.snapshot_coords.append(bottleneck_of(model, probe_images, device, bf16=False))
             state.info_coords.append(bottleneck_of(model, info_images, device, bf16=True))
 
     record_snapshot()
@@ -243,7 +259,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, run: Path,
                     img_s=f"{seen / (time.perf_counter() - started):,.0f}",
                 )
         train_seconds = time.perf_counter() - started
-        test_loss, test_accuracy = evaluate(model, test_split, device)
+        test_loss, test_accuracy = evaluate(model, test_split, device, bf16=epoch + 1 < config.epochs)
         state.epoch = epoch + 1
         row = {
             "epoch": state.epoch,
