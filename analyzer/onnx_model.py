@@ -147,19 +147,26 @@ def trial_run(path: Path, session: ort.InferenceSession, class_names: list[str])
     return int(coords.shape[1])
 
 
+def as_input(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) as the graph's input: float32 (N, 1, 28, 28) in [0, 1]."""
+    return images[:, None].astype(np.float32) / 255.0
+
+
+def run_batches(session: ort.InferenceSession, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, bottleneck) of uint8 images (N, 28, 28), run `batch_size` at a time: the one
+    batched-inference loop of the project (analysis, export parity, benchmark)."""
+    parts = [session.run(list(OUTPUT_NAMES), {INPUT_NAME: as_input(images[start : start + batch_size])})
+             for start in range(0, len(images), batch_size)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
 def infer(model: LoadedModel, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray, float]:
     """(logits (N, C) float32, bottleneck (N, D) float32, seconds) for uint8 images (N, 28, 28).
 
     Every output must be finite: NaN or infinity would turn every figure and the JSON into nonsense.
     """
     started = time.perf_counter()
-    logits, coords = [], []
-    for start in range(0, len(images), batch_size):
-        x = images[start : start + batch_size, None].astype(np.float32) / 255.0
-        out_logits, out_z = model.session.run(list(OUTPUT_NAMES), {INPUT_NAME: x})
-        logits.append(out_logits)
-        coords.append(out_z)
-    logits, coords = np.concatenate(logits), np.concatenate(coords)
+    logits, coords = run_batches(model.session, images, batch_size)
     seconds = time.perf_counter() - started
     for name, values in (("bottleneck", coords), ("logits", logits)):  # upstream first
         bad = np.flatnonzero(~np.isfinite(values).all(axis=1))

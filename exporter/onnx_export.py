@@ -17,12 +17,11 @@ from pathlib import Path
 import onnx
 import torch
 
+from analyzer.onnx_model import INPUT_NAME, OUTPUT_NAMES
 from trainer.config import TrainConfig
 from trainer.model import BottleneckCNN, build_model
 
 OPSET = 18
-INPUT_NAME = "image"
-OUTPUT_NAMES = ("logits", "bottleneck")
 
 
 class ExportError(RuntimeError):

@@ -11,18 +11,12 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from exporter.onnx_export import INPUT_NAME, OUTPUT_NAMES
+from analyzer.onnx_model import as_input, run_batches
 
 TOLERANCE = 1e-4  # largest allowed |torch - onnxruntime| of any logit or bottleneck coordinate
 BATCH_SIZES = (1, 7, 1000)  # must all give the same outputs for the same images
 BATCH_CHECK_IMAGES = 1000  # images run at every batch size
 CONSISTENCY_TOLERANCE = 1e-5
-
-
-def run_session(session: ort.InferenceSession, images: np.ndarray, batch: int) -> tuple[np.ndarray, ...]:
-    """(logits, bottleneck) of float images (N, 1, 28, 28) in batches of `batch`."""
-    parts = [session.run(list(OUTPUT_NAMES), {INPUT_NAME: images[i : i + batch]}) for i in range(0, len(images), batch)]
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(len(OUTPUT_NAMES)))
 
 
 @torch.no_grad()
@@ -33,15 +27,14 @@ def run_torch(model: torch.nn.Module, images: np.ndarray) -> tuple[np.ndarray, n
 
 def compare(model: torch.nn.Module, onnx_bytes: bytes, images: np.ndarray, labels: np.ndarray) -> dict:
     """Figures of agreement between `model` and the serialized graph on uint8 `images`."""
-    x = (images.astype(np.float32) / 255.0)[:, None]  # (N, 1, 28, 28) in [0, 1]
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    torch_logits, torch_z = run_torch(model, x)
-    onnx_logits, onnx_z = run_session(session, x, 1000)
+    torch_logits, torch_z = run_torch(model, as_input(images))
+    onnx_logits, onnx_z = run_batches(session, images, 1000)
     disagree = np.flatnonzero(torch_logits.argmax(1) != onnx_logits.argmax(1))
     top2 = np.sort(torch_logits, axis=1)[:, -2:]
     ties = np.flatnonzero(top2[:, 1] - top2[:, 0] <= TOLERANCE)
-    subset = x[:BATCH_CHECK_IMAGES]
-    by_batch = {b: run_session(session, subset, b) for b in BATCH_SIZES}
+    subset = images[:BATCH_CHECK_IMAGES]
+    by_batch = {b: run_batches(session, subset, b) for b in BATCH_SIZES}
     reference = by_batch[BATCH_SIZES[-1]]
     batch_diff = max(
         float(np.abs(out[k] - reference[k]).max()) for out in by_batch.values() for k in range(2)
