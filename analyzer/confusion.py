@@ -112,7 +112,7 @@ def analyse(ev: Evaluation, out: Path) -> dict:
     names = ev.class_names
     counts = confusion_matrix(ev.labels, ev.predictions, len(names))
     figure(counts, names, ev.accuracy, out / FIGURES["confusion_matrix"])
-    top = np.lexsort((np.broadcast_to(np.arange(len(names)), ev.probabilities.shape), -ev.probabilities))[:, :TOP]
+    top = metrics.top_class_indices(ev.probabilities, TOP)
     gallery = {
         "classNames": names,
         "cells": cell_members(ev.labels, ev.predictions, ev.confidence, len(names)),

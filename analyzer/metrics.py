@@ -19,9 +19,16 @@ def row_normalised(counts: np.ndarray) -> np.ndarray:
     return np.divide(counts, totals, out=np.zeros(counts.shape, dtype=np.float64), where=totals > 0)
 
 
+def top_class_indices(probabilities: np.ndarray, n: int = 3) -> np.ndarray:
+    """(N, n) indices of each row's n most probable classes of (N, C) probabilities, most probable
+    first, ties in class-index order: the one ranking of classes every page shows."""
+    classes = np.broadcast_to(np.arange(probabilities.shape[1]), probabilities.shape)
+    return np.lexsort((classes, -probabilities), axis=1)[:, :n]
+
+
 def top_classes(probabilities: np.ndarray, class_names: list[str], n: int = 3) -> list[dict]:
-    """The n most probable classes of one image, most probable first (ties in index order)."""
-    order = np.lexsort((np.arange(len(probabilities)), -probabilities))[:n]
+    """The n most probable classes of one image (C,), with their probabilities."""
+    order = top_class_indices(probabilities[None], n)[0]
     return [{"class": class_names[c], "probability": float(probabilities[c])} for c in order]
 
 

@@ -124,13 +124,13 @@ def analyse(model: LoadedModel, ev: Evaluation, hard_negatives: dict, k: int, ba
         return {"available": False,
                 "note": f"the training files are not in {raw_folder(data_dir)}, so no training image is compared"}
     images, labels = load_train_set(data_dir)
-    train = as_vectors(images)
+    train, test = as_vectors(images), as_vectors(ev.images)
     _, train_coords, seconds = infer(model, images, batch_size)
     names = ev.class_names
     items = [item for cls in hard_negatives["classes"] for item in cls["items"]]
     if items:
         queries = np.array([item["test_index"] for item in items])
-        by_pixel = nearest(as_vectors(ev.images[queries]), train, k)
+        by_pixel = nearest(test[queries], train, k)
         by_bottleneck = nearest(ev.coords[queries], train_coords, k)
         for row, item in enumerate(items):
             item["nearest_pixel"] = neighbour_rows(*(a[row] for a in by_pixel), images, labels, names, out)
@@ -140,10 +140,10 @@ def analyse(model: LoadedModel, ev: Evaluation, hard_negatives: dict, k: int, ba
             item["ambiguous"] = agreeing > k / 2  # most pixel neighbours carry the predicted class
 
     sample = np.arange(0, len(ev.images), SAMPLE_EVERY)
-    _, sample_distance = nearest(as_vectors(ev.images[sample]), train, 1)
+    _, sample_distance = nearest(test[sample], train, 1)
     median = float(np.median(sample_distance))
     threshold = THRESHOLD_OF_MEDIAN * median
-    pairs = near_copies(as_vectors(ev.images), train, threshold)
+    pairs = near_copies(test, train, threshold)
     histogram_figure(sample_distance[:, 0], threshold, out / FIGURES["near_copies"])
     shown = sorted(pairs, key=lambda pair: (pair[2], pair[0]))[:SHOWN_PAIRS]
     return {
