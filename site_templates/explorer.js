@@ -72,31 +72,45 @@
     colourBy.value = modes[state.colour] ? state.colour : "true";
   }
 
-  function toScreen(x, y) {
+  // Data -> canvas (CSS pixel) coordinates for the current view; measures the canvas once per call,
+  // not once per point.
+  function projection() {
     const box = scatter.getBoundingClientRect();
-    return [(x - view.x0) / (view.x1 - view.x0) * box.width, (view.y1 - y) / (view.y1 - view.y0) * box.height];
+    const kx = box.width / (view.x1 - view.x0), ky = box.height / (view.y1 - view.y0);
+    return function (x, y) { return [(x - view.x0) * kx, (view.y1 - y) * ky]; };
   }
 
-  let colour = modes.true;
+  let pointColours = data.points.map(modes.true);  // each point's fill under the chosen colour mode
   let box = null;  // a box selection being drawn, in canvas pixels
 
+  // One path per fill colour (a few dozen fills instead of one per point): the redraw of all
+  // 10,000 points on pan and zoom stays within a frame.
   function drawScatter() {
     const started = performance.now();
     const { ctx, width, height } = fitCanvas(scatter);
+    const toScreen = projection();
     ctx.clearRect(0, 0, width, height);
     let drawn = 0;
     for (const wrongPass of [false, true]) {  // misclassified points on top, with a dark ring
-      for (const p of data.points) {
-        const wrong = p[2] !== p[3];
-        if (wrong !== wrongPass || hidden.has(p[2])) continue;
-        const [sx, sy] = toScreen(p[0], p[1]);
+      const radius = wrongPass ? 3 : 2;
+      const groups = new Map();  // fill colour -> [x0, y0, x1, y1, ...] on screen
+      data.points.forEach(function (p, i) {
+        if ((p[2] !== p[3]) !== wrongPass || hidden.has(p[2])) return;
+        let xy = groups.get(pointColours[i]);
+        if (!xy) groups.set(pointColours[i], xy = []);
+        xy.push.apply(xy, toScreen(p[0], p[1]));
+      });
+      groups.forEach(function (xy, fill) {
         ctx.beginPath();
-        ctx.arc(sx, sy, wrong ? 3 : 2, 0, 2 * Math.PI);
-        ctx.fillStyle = colour(p);
+        for (let k = 0; k < xy.length; k += 2) {
+          ctx.moveTo(xy[k] + radius, xy[k + 1]);
+          ctx.arc(xy[k], xy[k + 1], radius, 0, 2 * Math.PI);
+        }
+        ctx.fillStyle = fill;
         ctx.fill();
-        if (wrong) { ctx.lineWidth = 0.9; ctx.strokeStyle = "#111"; ctx.stroke(); }
-        drawn += 1;
-      }
+        if (wrongPass) { ctx.lineWidth = 0.9; ctx.strokeStyle = "#111"; ctx.stroke(); }
+        drawn += xy.length / 2;
+      });
     }
     if (pin >= 0) {
       const [sx, sy] = toScreen(data.points[pin][0], data.points[pin][1]);
@@ -116,6 +130,7 @@
   function nearest(clientX, clientY, radius) {
     const box = scatter.getBoundingClientRect();
     const mx = clientX - box.left, my = clientY - box.top;
+    const toScreen = projection();
     let best = -1, bestDistance = radius * radius;
     data.points.forEach(function (p, i) {
       if (hidden.has(p[2])) return;
@@ -167,6 +182,7 @@
 
   function boxSelect(b) {
     const box = scatter.getBoundingClientRect();
+    const toScreen = projection();
     selected = [];
     data.points.forEach(function (p, i) {
       if (hidden.has(p[2])) return;
@@ -275,7 +291,7 @@
     writeHash();
   });
   colourBy.addEventListener("change", function () {
-    colour = modes[colourBy.value];
+    pointColours = data.points.map(modes[colourBy.value]);
     drawScatter();
     writeHash();
   });
@@ -313,7 +329,7 @@
 
   function restore() {  // the state of the URL hash, on load and when the hash changes
     readHash();
-    colour = modes[colourBy.value];
+    pointColours = data.points.map(modes[colourBy.value]);
     legend.querySelectorAll("button").forEach(function (b) {
       b.classList.toggle("explorer-off", hidden.has(Number(b.dataset.index)));
     });
@@ -326,7 +342,7 @@
                                       colour: colourBy.value }; };
   api.screenPosition = function (index) {
     const box = scatter.getBoundingClientRect();
-    const [sx, sy] = toScreen(data.points[index][0], data.points[index][1]);
+    const [sx, sy] = projection()(data.points[index][0], data.points[index][1]);
     return [box.left + sx, box.top + sy];
   };
 
