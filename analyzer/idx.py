@@ -83,14 +83,13 @@ def has_train_set(data_dir: str | Path) -> bool:
     return all((folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in (TRAIN_IMAGES, TRAIN_LABELS))
 
 
-def load_train_set(data_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """The training split (images, labels), checked like the test split."""
-    images, labels, _ = load_split(data_dir, TRAIN_IMAGES, TRAIN_LABELS)
-    return images, labels
+def load_train_set(data_dir: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """The training split (images, labels) and its fingerprint, checked like the test split."""
+    return load_split(data_dir, TRAIN_IMAGES, TRAIN_LABELS)
 
 
 def fingerprint(image_bytes: bytes, label_bytes: bytes) -> str:
-    """sha256 of the decompressed test images followed by the decompressed test labels."""
+    """sha256 of a split's decompressed images followed by its decompressed labels."""
     digest = hashlib.sha256()
     digest.update(image_bytes)
     digest.update(label_bytes)

@@ -12,8 +12,13 @@ image. The threshold is a fixed fraction of the sample's median distance, shown 
 the histogram. Every test image is then checked exactly against it, with a cheap lower bound
 (4x4 block means: |a - b| >= 4 |pool(a) - pool(b)|) to skip most pairs.
 
-Writes `near_copies.png` and thumbnails under `neighbours/`. Skipped, with a note, when the
-training files are not in the data folder.
+The model's bottleneck points of the 60,000 training images cost most of the analysis (the
+flip-averaged model runs twice per image), so they are kept in `train_points.npz` with the model's
+and the training files' sha256, and a rerun into the same folder with the same model and files
+reuses them instead of running the model again.
+
+Writes `near_copies.png`, `train_points.npz` and thumbnails under `neighbours/`. Skipped, with a
+note, when the training files are not in the data folder.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from analyzer import figures
+from analyzer.artifacts import atomic_path
 from analyzer.figures import plt, save_figure
 from analyzer.idx import has_train_set, load_train_set, raw_folder
 from analyzer.inputs import Evaluation
 from analyzer.onnx_model import LoadedModel, infer
 
 FIGURES = {"near_copies": "near_copies.png"}
+TRAIN_POINTS = "train_points.npz"
 SAMPLE_EVERY = 10  # the histogram uses every 10th test image (1,000 of 10,000)
 THRESHOLD_OF_MEDIAN = 0.25  # near-copy: closer than a quarter of the median nearest distance
 CHUNK = 500  # queries per distance block: 500 x 60,000 float32 = 120 MB
@@ -105,6 +112,26 @@ def histogram_figure(distances: np.ndarray, threshold: float, path: Path) -> Non
     save_figure(fig, path)
 
 
+def training_points(model: LoadedModel, images: np.ndarray, train_sha256: str, batch_size: int,
+                    previous: Path, out: Path) -> tuple[np.ndarray, float | None]:
+    """The bottleneck points (N, D) of the training images and the seconds spent computing them
+    (None when reused from `previous/train_points.npz`, written by an analysis of the same model
+    and training files); written to `out/train_points.npz` either way."""
+    coords, seconds = None, None
+    try:
+        with np.load(previous / TRAIN_POINTS) as cached:
+            if (str(cached["model_sha256"]) == model.sha256 and str(cached["train_sha256"]) == train_sha256
+                    and cached["coords"].shape == (len(images), model.bottleneck_dim)):
+                coords = cached["coords"]
+    except (OSError, KeyError, ValueError):  # absent or unreadable: compute them
+        pass
+    if coords is None:
+        _, coords, seconds = infer(model, images, batch_size)
+    with atomic_path(out / TRAIN_POINTS) as tmp:
+        np.savez(tmp, coords=coords, model_sha256=model.sha256, train_sha256=train_sha256)
+    return coords, seconds
+
+
 def neighbour_rows(indices: np.ndarray, distances: np.ndarray, images: np.ndarray, labels: np.ndarray,
                    names: list[str], out: Path) -> list[dict]:
     """One row per neighbour, with its thumbnail written once under `out/neighbours/`."""
@@ -118,14 +145,17 @@ def neighbour_rows(indices: np.ndarray, distances: np.ndarray, images: np.ndarra
 
 
 def analyse(model: LoadedModel, ev: Evaluation, hard_negatives: dict, k: int, batch_size: int,
-            data_dir: str, out: Path) -> dict:
-    """Add `nearest_pixel` and `nearest_bottleneck` to every hard negative; the near-copy block."""
+            data_dir: str, previous: Path, out: Path) -> dict:
+    """Add `nearest_pixel` and `nearest_bottleneck` to every hard negative; the near-copy block.
+
+    `previous` is the analysis folder this one replaces, whose training-set points may be reused.
+    """
     if not has_train_set(data_dir):
         return {"available": False,
                 "note": f"the training files are not in {raw_folder(data_dir)}, so no training image is compared"}
-    images, labels = load_train_set(data_dir)
+    images, labels, train_sha256 = load_train_set(data_dir)
     train, test = as_vectors(images), as_vectors(ev.images)
-    _, train_coords, seconds = infer(model, images, batch_size)
+    train_coords, seconds = training_points(model, images, train_sha256, batch_size, previous, out)
     names = ev.class_names
     items = [item for cls in hard_negatives["classes"] for item in cls["items"]]
     if items:
@@ -150,7 +180,8 @@ def analyse(model: LoadedModel, ev: Evaluation, hard_negatives: dict, k: int, ba
         "available": True,
         "k": k,
         "train_images": int(len(labels)),
-        "train_inference_seconds": seconds,
+        "train_sha256": train_sha256,
+        "train_inference_seconds": seconds,  # null: the points were reused (see training_points)
         "distance": "Euclidean between pixel vectors in [0, 1] (784 values)",
         "ambiguous_rule": f"more than half of the {k} nearest training images in pixel space carry the predicted class",
         "near_copies": {

@@ -94,7 +94,8 @@ def analyse(config: AnalyzeConfig) -> dict:
         projection = bottleneck.projection_of(ev.coords)
         figures = {**confusion.FIGURES, **bottleneck.FIGURES, **calibration.FIGURES}
         hard = hard_negatives.analyse(ev, config.top_k, staging)
-        nearest = neighbours.analyse(model, ev, hard, config.neighbours, config.batch_size, config.data, staging)
+        nearest = neighbours.analyse(model, ev, hard, config.neighbours, config.batch_size, config.data,
+                                     out, staging)
         if nearest["available"]:
             figures.update(neighbours.FIGURES)
         results = {

@@ -11,6 +11,7 @@ import onnxruntime as ort
 from analyzer import neighbours
 from analyzer.cli import main
 from analyzer.idx import load_test_set, load_train_set
+from analyzer.onnx_model import load
 from tests.handmade import images_with_pixels, linear_pixel_model, write_test_set
 
 
@@ -48,7 +49,7 @@ def test_near_copies_are_exactly_those_under_the_threshold():
 def test_hard_negative_neighbours_recomputed_from_scratch(smoke_site, data_dir):
     results = json.loads((smoke_site / "analysis" / "results.json").read_text())
     item = next(i for c in results["hard_negatives"]["classes"] for i in c["items"])
-    train_images, train_labels = load_train_set(data_dir)
+    train_images, train_labels, _ = load_train_set(data_dir)
     test_images, _, _ = load_test_set(data_dir)
     k = results["neighbours"]["k"]
     query = test_images[item["test_index"]].reshape(1, -1).astype(np.float64) / 255
@@ -91,3 +92,30 @@ def test_without_training_files_only_the_neighbours_are_skipped(tmp_path):
                 "image is compared",
     }
     assert "nearest_pixel" not in results["hard_negatives"]["classes"][0]["items"][0]
+
+
+def test_training_points_are_reused_only_for_the_same_model_and_files(tmp_path):
+    images = np.random.default_rng(2).integers(0, 256, (40, 28, 28), dtype=np.uint8)
+    expected = images.reshape(40, -1)[:, :2].astype(np.float32) / 255  # the model's points: its first 2 pixels
+    onnx.save(linear_pixel_model(np.eye(2), np.zeros(2), ["a", "b"]), tmp_path / "m.onnx")
+    model = load(tmp_path / "m.onnx")
+    first, second, third = (tmp_path / name for name in ("first", "second", "third"))
+    for folder in (first, second, third):
+        folder.mkdir()
+
+    coords, seconds = neighbours.training_points(model, images, "files-1", 16, tmp_path / "none", first)
+    assert seconds is not None and np.array_equal(coords, expected)
+    cached = dict(np.load(first / neighbours.TRAIN_POINTS))
+    np.savez(first / neighbours.TRAIN_POINTS, **{**cached, "coords": cached["coords"] + 1})  # tell reuse apart
+    coords, seconds = neighbours.training_points(model, images, "files-1", 16, first, second)
+    assert seconds is None and np.array_equal(coords, expected + 1)  # read from the previous folder
+    assert np.array_equal(np.load(second / neighbours.TRAIN_POINTS)["coords"], expected + 1)  # and carried on
+
+    coords, seconds = neighbours.training_points(model, images, "files-2", 16, first, third)  # other files
+    assert seconds is not None and np.array_equal(coords, expected)
+    onnx.save(linear_pixel_model(np.eye(2), np.ones(2), ["a", "b"]), tmp_path / "other.onnx")  # other model
+    coords, seconds = neighbours.training_points(load(tmp_path / "other.onnx"), images, "files-1", 16, first, third)
+    assert seconds is not None and np.array_equal(coords, expected)
+    (first / neighbours.TRAIN_POINTS).write_bytes(b"not an npz")  # damaged: computed again
+    coords, seconds = neighbours.training_points(model, images, "files-1", 16, first, third)
+    assert seconds is not None and np.array_equal(coords, expected)
