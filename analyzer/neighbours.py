@@ -9,8 +9,8 @@ marked "ambiguous or possibly mislabelled": a statement of what was measured, no
 Near-copies: the distance from a test image to its nearest training image, over a sample of test
 images, has one broad mode; test images far closer than that mode are near-copies of a training
 image. The threshold is a fixed fraction of the sample's median distance, shown on the page over
-the histogram. Every test image is then checked exactly against it, with a cheap lower bound
-(4x4 block means: |a - b| >= 4 |pool(a) - pool(b)|) to skip most pairs.
+the histogram. Every test image is then checked exactly against it, with cheap lower bounds
+(4x4 block means: |a - b| >= 4 |pool(a) - pool(b)|, and the norms of those) to skip most pairs.
 
 The model's bottleneck points of the 60,000 training images cost most of the analysis (the
 flip-averaged model runs twice per image), so they are kept in `train_points.npz` with the model's
@@ -83,21 +83,35 @@ def block_means(vectors: np.ndarray) -> np.ndarray:
 
 
 def near_copies(test: np.ndarray, train: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
-    """Every (test index, train index, distance) with a training image within `threshold`, exact."""
+    """Every (test index, train index, distance) with a training image within `threshold`, exact.
+
+    Two lower bounds on the distance skip most pairs: the 4x4 block means (a contraction by 1/4),
+    and, on those, the difference of the norms (triangle inequality). Test images are taken in
+    order of their block-mean norm, so each chunk meets only the training images whose norms lie
+    within reach of the chunk's own.
+    """
     pooled_test, pooled_train = block_means(test), block_means(train)
-    pooled_norms = (pooled_train**2).sum(axis=1)
+    reach = threshold / POOL * (1 + 1e-3) + 1e-4  # slack for float32 rounding: never miss a pair
+    limit = reach**2
+    test_norms = np.sqrt((pooled_test.astype(np.float64) ** 2).sum(axis=1))
+    train_norms = np.sqrt((pooled_train.astype(np.float64) ** 2).sum(axis=1))
+    test_order, train_order = np.argsort(test_norms), np.argsort(train_norms)
+    sorted_train_norms = train_norms[train_order]
     pairs = []
-    limit = (threshold / POOL) ** 2 * (1 + 1e-3) + 1e-4  # slack for float32 rounding: never miss a pair
     for start in range(0, len(test), CHUNK):
-        bound = squared_distances(pooled_test[start : start + CHUNK], pooled_train, pooled_norms)
-        rows, cols = np.nonzero(bound <= limit)
-        for row in np.unique(rows):
-            candidates = cols[rows == row]
-            distance = np.sqrt(((train[candidates] - test[start + row]) ** 2).sum(axis=1, dtype=np.float64))
-            best = int(np.argmin(distance))
+        rows = test_order[start : start + CHUNK]
+        low, high = np.searchsorted(sorted_train_norms, [test_norms[rows[0]] - reach, test_norms[rows[-1]] + reach])
+        within = train_order[low:high]
+        bound = squared_distances(pooled_test[rows], pooled_train[within], (pooled_train[within] ** 2).sum(axis=1))
+        hits, cols = np.nonzero(bound <= limit)
+        for hit in np.unique(hits):
+            candidates = within[cols[hits == hit]]
+            query = int(rows[hit])
+            distance = np.sqrt(((train[candidates] - test[query]) ** 2).sum(axis=1, dtype=np.float64))
+            best = int(np.lexsort((candidates, distance))[0])  # ties: the lowest training index
             if distance[best] < threshold:
-                pairs.append((int(start + row), int(candidates[best]), float(distance[best])))
-    return pairs
+                pairs.append((query, int(candidates[best]), float(distance[best])))
+    return sorted(pairs)
 
 
 def histogram_figure(distances: np.ndarray, threshold: float, path: Path) -> None:
