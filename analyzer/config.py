@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from analyzer import animation, calibration, information
+from analyzer.flags import flag, option
 
 
 class ConfigError(ValueError):
     """A flag's value is out of its range; the message names the flag and the range."""
-
-
-def option(default, help: str, **argparse_kwargs):
-    """A dataclass field that carries its flag's help text."""
-    return field(default=default, metadata={"help": help, **argparse_kwargs})
 
 
 @dataclass(frozen=True)
@@ -54,10 +50,6 @@ class AnalyzeConfig:
             )
         if not self.information_noise > 0:
             raise ConfigError(f"--information-noise {self.information_noise} must be positive")
-
-
-def flag(name: str) -> str:
-    return name.replace("_", "-")
 
 
 def build_parser(description: str) -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import torch
 from tests.conftest import REPO
 from trainer import data
 from trainer.cli import main
+from trainer.config import TrainConfig, resolve
 
 SMALL = ["--preset", "smoke", "--epochs", "3", "--train-subset", "2500"]
 
@@ -136,3 +138,18 @@ def test_unknown_preset_is_rejected(capsys):
         "python -m trainer train: error: argument --preset: invalid choice: 'huge' "
         "(choose from 'default', 'fast', 'smoke')\n"
     )
+
+
+def test_every_config_field_is_a_flag_that_overrides_the_preset():
+    from trainer.cli import build_parser, overrides
+
+    parser = build_parser()
+    train_cmd = next(a for a in parser._actions if a.dest == "command").choices["train"]
+    flags = {a.dest for a in train_cmd._actions} - {"help", "data_dir", "local_dir", "run", "resume"}
+    assert flags == set(TrainConfig.__dataclass_fields__)
+    args = parser.parse_args(["train", "--preset", "smoke", "--widths", "8", "8", "16", "--no-flip",
+                              "--label-smoothing", "0.1", "--batch-size", "64"])
+    config = resolve(args.preset, **overrides(args))
+    assert config == dataclasses.replace(resolve("smoke"), widths=(8, 8, 16), flip=False, label_smoothing=0.1,
+                                         batch_size=64)
+    assert resolve("default", **overrides(parser.parse_args(["train"]))) == resolve("default")

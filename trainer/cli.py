@@ -7,6 +7,7 @@ Parses arguments, resolves the configuration, and turns expected failures into o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -16,8 +17,9 @@ from pathlib import Path
 import torch
 import torchvision
 
+from analyzer.flags import flag
 from trainer import data
-from trainer.config import PRESETS, ConfigError, resolve
+from trainer.config import PRESETS, ConfigError, TrainConfig, resolve
 from trainer.train import TrainError, pick_device, train
 
 THREADS = 2  # these machines have 2 cores; more threads only contend
@@ -38,15 +40,31 @@ def build_parser() -> argparse.ArgumentParser:
             "(default: $FASHION_MNIST_DIR)",
         )
     train_cmd.add_argument("--run", default="runs/default", help="run folder (default: %(default)s)")
-    train_cmd.add_argument("--preset", default="default", choices=list(PRESETS))
-    train_cmd.add_argument("--epochs", type=int, help="override the preset's epoch count")
-    train_cmd.add_argument("--seed", type=int, help="override the preset's seed")
-    train_cmd.add_argument("--lr", type=float, help="override the preset's peak learning rate")
-    train_cmd.add_argument("--bottleneck-dim", type=int, help="override the bottleneck width")
-    train_cmd.add_argument("--train-subset", type=int, help="train on the first N images only")
-    train_cmd.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto")
+    train_cmd.add_argument("--preset", default="default", choices=list(PRESETS),
+                           help="named recipe the flags below override (default: %(default)s)")
+    add_config_flags(train_cmd)
     train_cmd.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
     return parser
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of TrainConfig (but `preset`), defaulting to None: keep the preset's value."""
+    defaults = PRESETS["default"]
+    for spec in dataclasses.fields(TrainConfig):
+        if spec.name == "preset":
+            continue
+        meta = dict(spec.metadata)
+        help_text = f"{meta.pop('help')} (default preset: {getattr(defaults, spec.name)})"
+        if spec.type == "bool":
+            parser.add_argument(f"--{flag(spec.name)}", action=argparse.BooleanOptionalAction, help=help_text)
+            continue
+        kind = {"int": int, "float": float, "tuple[int, int, int]": int}.get(spec.type, str)
+        parser.add_argument(f"--{flag(spec.name)}", type=kind, help=help_text, **meta)
+
+
+def overrides(args: argparse.Namespace) -> dict:
+    """The TrainConfig fields given on the command line."""
+    return {spec.name: getattr(args, spec.name) for spec in dataclasses.fields(TrainConfig) if spec.name != "preset"}
 
 
 def device_name(device: torch.device) -> str:
@@ -56,15 +74,7 @@ def device_name(device: torch.device) -> str:
 
 
 def run_train(args: argparse.Namespace) -> None:
-    config = resolve(
-        args.preset,
-        epochs=args.epochs,
-        seed=args.seed,
-        lr=args.lr,
-        bottleneck_dim=args.bottleneck_dim,
-        train_subset=args.train_subset,
-        device=args.device,
-    )
+    config = resolve(args.preset, **overrides(args))
     torch.set_num_threads(THREADS)
     data.prepare(args.data_dir, args.local_dir)
     train_split = data.load(args.data_dir, train=True)

@@ -1,6 +1,7 @@
 """Training configuration: one dataclass of defaults and the named presets built from it.
 
-Every command-line flag of `python -m trainer train` maps to one field; the resolved configuration
+Every field is one command-line flag of `python -m trainer train` (generated from the fields, which
+carry their help text) that overrides the preset's value; the resolved configuration
 is printed at start, saved to `RUN/config.json` and stored in the checkpoint, so the exporter can
 rebuild the model from the checkpoint alone.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from analyzer.flags import option
+
 
 class ConfigError(ValueError):
     """A configuration that names an unknown preset or field; the message lists what is known."""
@@ -17,23 +20,24 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    preset: str = "default"  # name of the preset these values came from
-    epochs: int = 40  # passes over the training images
-    batch_size: int = 128  # images per optimiser step
-    lr: float = 0.1  # peak SGD learning rate (after warm-up)
-    momentum: float = 0.9  # Nesterov momentum
-    weight_decay: float = 5e-4  # L2 penalty on conv and linear weights (not on norms or biases)
-    warmup_epochs: float = 1.0  # linear learning-rate warm-up, then linear decay to zero
-    label_smoothing: float = 0.0  # cross-entropy label smoothing
-    widths: tuple[int, int, int] = (32, 64, 128)  # channels of the three convolution stages
-    bottleneck_dim: int = 2  # width D of the bottleneck layer
-    flip: bool = True  # random horizontal flips (clothes are left-right symmetric)
-    translate: int = 2  # random shifts of up to this many pixels in x and y
-    tta_flip: bool = True  # evaluate and export the mean bottleneck point of each image and its mirror
-    train_subset: int = 0  # train on the first N training images (0: all 60,000)
-    snapshot_frames: int = 150  # snapshots to aim for (fewer distinct steps may result early on)
-    seed: int = 0  # seeds the weights, the batch order and the augmentation
-    device: str = "auto"  # auto (CUDA when present), cpu or cuda
+    preset: str = option("default", "name of the preset these values came from")
+    epochs: int = option(40, "passes over the training images")
+    batch_size: int = option(128, "images per optimiser step")
+    lr: float = option(0.1, "peak SGD learning rate (after warm-up)")
+    momentum: float = option(0.9, "Nesterov momentum")
+    weight_decay: float = option(5e-4, "L2 penalty on conv and linear weights (not on norms or biases)")
+    warmup_epochs: float = option(1.0, "linear learning-rate warm-up, then linear decay to zero")
+    label_smoothing: float = option(0.0, "cross-entropy label smoothing")
+    widths: tuple[int, int, int] = option((32, 64, 128), "channels of the three convolution stages", nargs=3)
+    bottleneck_dim: int = option(2, "width D of the bottleneck layer")
+    flip: bool = option(True, "random horizontal flips (clothes are left-right symmetric)")
+    translate: int = option(2, "random shifts of up to this many pixels in x and y")
+    tta_flip: bool = option(True, "evaluate and export the mean bottleneck point of each image and its mirror")
+    train_subset: int = option(0, "train on the first N training images (0: all 60,000)")
+    snapshot_frames: int = option(150, "snapshots to aim for (fewer distinct steps may result early on)")
+    seed: int = option(0, "seeds the weights, the batch order and the augmentation")
+    device: str = option("auto", "where to train: auto (CUDA when present), cpu or cuda",
+                         choices=["auto", "cpu", "cuda"])
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -70,4 +74,6 @@ def resolve(preset: str, **overrides) -> TrainConfig:
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     changes = {k: v for k, v in overrides.items() if v is not None}
+    if "widths" in changes:
+        changes["widths"] = tuple(changes["widths"])  # a list from the command line or JSON
     return dataclasses.replace(PRESETS[preset], **changes)
