@@ -21,7 +21,12 @@ CONSISTENCY_TOLERANCE = 1e-5
 
 @torch.no_grad()
 def run_torch(model: torch.nn.Module, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    outputs = [model(torch.from_numpy(images[i : i + 1000])) for i in range(0, len(images), 1000)]
+    """fp32 outputs of `model` (eval mode), channels-last: oneDNN's fp32 kernels run about 1.5x
+    quicker in that layout than in NCHW, for the same values. Leaves `model` channels-last."""
+    model = model.to(memory_format=torch.channels_last)
+    batches = (torch.from_numpy(images[i : i + 1000]).contiguous(memory_format=torch.channels_last)
+               for i in range(0, len(images), 1000))
+    outputs = [model(x) for x in batches]
     return tuple(torch.cat([o[k] for o in outputs]).numpy() for k in range(2))
 
 
