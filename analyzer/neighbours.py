@@ -93,8 +93,9 @@ def near_copies(test: np.ndarray, train: np.ndarray, threshold: float) -> list[t
     pooled_test, pooled_train = block_means(test), block_means(train)
     reach = threshold / POOL * (1 + 1e-3) + 1e-4  # slack for float32 rounding: never miss a pair
     limit = reach**2
+    train_squares = (pooled_train**2).sum(axis=1)  # the distance blocks' norms, float32 like them
     test_norms = np.sqrt((pooled_test.astype(np.float64) ** 2).sum(axis=1))
-    train_norms = np.sqrt((pooled_train.astype(np.float64) ** 2).sum(axis=1))
+    train_norms = np.sqrt(train_squares.astype(np.float64))
     test_order, train_order = np.argsort(test_norms), np.argsort(train_norms)
     sorted_train_norms = train_norms[train_order]
     pairs = []
@@ -102,7 +103,7 @@ def near_copies(test: np.ndarray, train: np.ndarray, threshold: float) -> list[t
         rows = test_order[start : start + CHUNK]
         low, high = np.searchsorted(sorted_train_norms, [test_norms[rows[0]] - reach, test_norms[rows[-1]] + reach])
         within = train_order[low:high]
-        bound = squared_distances(pooled_test[rows], pooled_train[within], (pooled_train[within] ** 2).sum(axis=1))
+        bound = squared_distances(pooled_test[rows], pooled_train[within], train_squares[within])
         hits, cols = np.nonzero(bound <= limit)
         for hit in np.unique(hits):
             candidates = within[cols[hits == hit]]

@@ -22,11 +22,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from trainer import data  # noqa: E402
-from trainer.config import PRESETS, TrainConfig, resolve  # noqa: E402
+from trainer.config import PRESETS, THREADS, TrainConfig, resolve  # noqa: E402
 from trainer.model import BottleneckCNN, build_model  # noqa: E402
 from trainer.train import train  # noqa: E402
 
-THREADS = 2
 VARIANTS = ("no-squeeze", "3-units")
 
 

@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 import torch
 
@@ -23,12 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from analyzer.idx import load_test_set  # noqa: E402
+from analyzer.onnx_model import as_input, run_batches  # noqa: E402
 from trainer import data  # noqa: E402
-from trainer.config import TrainConfig  # noqa: E402
+from trainer.config import THREADS, TrainConfig  # noqa: E402
 from trainer.model import build_model  # noqa: E402
 from trainer.train import evaluate  # noqa: E402
-
-THREADS = 2
 
 
 def timed(command: list[str]) -> float:
@@ -53,7 +51,7 @@ def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 7) -
 def inference_speed(run: Path, data_dir: str, repeats: int = 3) -> dict:
     """Images/s over the 10,000 test images: onnxruntime vs eager fp32 PyTorch, same batches."""
     images, _, _ = load_test_set(data_dir)
-    x = images[:, None].astype(np.float32) / 255
+    x = torch.from_numpy(as_input(images))
     options = ort.SessionOptions()
     options.intra_op_num_threads = THREADS
     session = ort.InferenceSession(str(run / "model.onnx"), options, providers=["CPUExecutionProvider"])
@@ -62,13 +60,12 @@ def inference_speed(run: Path, data_dir: str, repeats: int = 3) -> dict:
     model.load_state_dict(checkpoint["model"])
 
     def onnx_pass():
-        for i in range(0, len(x), 500):
-            session.run(None, {"image": x[i : i + 500]})
+        run_batches(session, images, 500)
 
     @torch.no_grad()
     def torch_pass():
         for i in range(0, len(x), 500):
-            model(torch.from_numpy(x[i : i + 500]))
+            model(x[i : i + 500])
 
     speeds = {}
     for name, fn in (("onnxruntime", onnx_pass), ("torch_eager_fp32", torch_pass)):

@@ -31,14 +31,13 @@ sys.path.insert(0, str(REPO))
 from analyzer.artifacts import write_json  # noqa: E402
 from bench.controls import VARIANTS  # noqa: E402
 from bench.measure import (  # noqa: E402
-    THREADS,
     evaluation_candidates,
     inference_speed,
     matmul_peak_gflops,
     stage_times,
     timed,
 )
-from trainer.config import resolve  # noqa: E402
+from trainer.config import THREADS, resolve  # noqa: E402
 from trainer.model import multiply_accumulates  # noqa: E402
 
 PARTS = ("peaks", "presets", "baseline", "controls", "candidates", "stages")

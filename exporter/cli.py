@@ -19,8 +19,7 @@ from analyzer.artifacts import write_bytes, write_json
 from analyzer.idx import IdxError, load_test_set
 from exporter.onnx_export import ExportError, export_onnx, load_trained, metadata
 from exporter.parity import compare, failures
-
-THREADS = 2
+from trainer.config import THREADS
 
 
 def build_parser() -> argparse.ArgumentParser:

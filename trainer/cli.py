@@ -19,10 +19,8 @@ import torchvision
 
 from analyzer.flags import flag
 from trainer import data
-from trainer.config import PRESETS, ConfigError, TrainConfig, resolve
+from trainer.config import PRESETS, THREADS, ConfigError, TrainConfig, resolve
 from trainer.train import TrainError, pick_device, train
-
-THREADS = 2  # these machines have 2 cores; more threads only contend
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,12 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Every TrainConfig field but `preset`, which names the values the others override.
+FLAG_FIELDS = tuple(spec for spec in dataclasses.fields(TrainConfig) if spec.name != "preset")
+
+
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of TrainConfig (but `preset`), defaulting to None: keep the preset's value."""
+    """One flag per field of FLAG_FIELDS, defaulting to None: keep the preset's value."""
     defaults = PRESETS["default"]
-    for spec in dataclasses.fields(TrainConfig):
-        if spec.name == "preset":
-            continue
+    for spec in FLAG_FIELDS:
         meta = dict(spec.metadata)
         help_text = f"{meta.pop('help')} (default preset: {getattr(defaults, spec.name)})"
         if spec.type == "bool":
@@ -64,7 +64,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def overrides(args: argparse.Namespace) -> dict:
     """The TrainConfig fields given on the command line."""
-    return {spec.name: getattr(args, spec.name) for spec in dataclasses.fields(TrainConfig) if spec.name != "preset"}
+    return {spec.name: getattr(args, spec.name) for spec in FLAG_FIELDS}
 
 
 def device_name(device: torch.device) -> str:

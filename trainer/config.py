@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from analyzer.flags import option
 
+THREADS = 2  # torch threads of every stage and benchmark: these machines have 2 cores; more only contend
+
 
 class ConfigError(ValueError):
     """A configuration that names an unknown preset or field; the message lists what is known."""
