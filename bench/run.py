@@ -37,20 +37,21 @@ from bench.measure import (  # noqa: E402
     stage_times,
     timed,
 )
-from trainer.config import THREADS, resolve  # noqa: E402
+from trainer.config import THREADS, TrainConfig  # noqa: E402
 from trainer.model import multiply_accumulates  # noqa: E402
 
 PARTS = ("peaks", "presets", "baseline", "controls", "candidates", "stages")
 PROJECTED_EPOCHS = 100  # how long the usual recipe is trained
 
 
-def trained(run: Path, preset: str, variant: str, seed: int, seconds: float, bottleneck_dim: int) -> dict:
-    """One training run's record, from its history."""
+def trained(run: Path, preset: str, variant: str, seed: int, seconds: float) -> dict:
+    """One training run's record, from its history and the configuration it saved."""
     history = json.loads((run / "history.json").read_text())
-    widths = resolve(preset).widths
+    config = TrainConfig.from_json(json.loads((run / "config.json").read_text())["config"])
     images_per_second = statistics.median(r["images_per_second"] for r in history)
+    macs = multiply_accumulates(config.widths, config.bottleneck_dim, config.squeeze_hidden)
     # forward + backward of a conv net costs about 3x the forward multiply-accumulates, 2 FLOPs each
-    gflops = 3 * 2 * multiply_accumulates(widths, bottleneck_dim) * images_per_second / 1e9
+    gflops = 3 * 2 * macs * images_per_second / 1e9
     return {
         "preset": preset, "variant": variant, "seed": seed, "epochs": len(history),
         "test_accuracy": history[-1]["test_accuracy"], "wall_seconds": seconds,
@@ -72,7 +73,7 @@ def preset_runs(presets: list[str], seeds: list[int], data_dir: str, runs: Path)
             run = fresh(runs / f"{preset}-seed{seed}")
             seconds = timed([sys.executable, "-m", "trainer", "train", "--run", str(run), "--preset", preset,
                              "--seed", str(seed), "--data-dir", data_dir])
-            rows.append(trained(run, preset, "2-units", seed, seconds, resolve(preset).bottleneck_dim))
+            rows.append(trained(run, preset, "2-units", seed, seconds))
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -84,8 +85,7 @@ def control_runs(preset: str, seed: int, data_dir: str, runs: Path, extra: list[
         run = fresh(runs / f"{preset}-{variant}-seed{seed}")
         seconds = timed([sys.executable, str(REPO / "bench" / "controls.py"), "--variant", variant, "--run",
                          str(run), "--preset", preset, "--seed", str(seed), "--data-dir", data_dir, *extra])
-        width = resolve(preset).widths[-1] if variant == "no-squeeze" else 3
-        rows.append(trained(run, preset, variant, seed, seconds, width))
+        rows.append(trained(run, preset, variant, seed, seconds))
         print(json.dumps(rows[-1]), flush=True)
     return rows
 

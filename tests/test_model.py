@@ -26,8 +26,19 @@ def test_normalisation_is_inside_the_model():
     assert "pixel_mean" in state and "pixel_std" in state  # travels with the checkpoint
 
 
-def test_default_model_cost():
+def test_model_cost():
     assert multiply_accumulates((32, 64, 128)) == 21_902_100
+    # a 128-unit layer before the squeeze: 128 * 128 + 128 * 2 in place of 128 * 2
+    assert multiply_accumulates((32, 64, 128), squeeze_hidden=128) == 21_902_100 + 128 * 128
+
+
+@pytest.mark.parametrize("hidden", [0, 24])
+def test_the_bottleneck_is_the_last_layer_before_the_classifier(hidden):
+    torch.manual_seed(0)
+    model = BottleneckCNN((8, 16, 16), squeeze_hidden=hidden).eval()
+    assert model.bottleneck[0].out_features == (hidden or 2)  # a hidden ReLU layer only when asked
+    logits, z = model(torch.rand(4, 1, 28, 28))
+    assert z.shape == (4, 2) and torch.allclose(logits, model.classifier(z), atol=1e-6)
 
 
 def test_flip_averaging_places_an_image_and_its_mirror_on_one_point():
@@ -56,3 +67,4 @@ def test_build_model_follows_the_config(preset):
     model = build_model(config, 10)
     assert model.tta_flip is config.tta_flip and model.classifier.in_features == config.bottleneck_dim
     assert model.features[0][0].out_channels == config.widths[0]
+    assert model.bottleneck[0].out_features == (config.squeeze_hidden or config.bottleneck_dim)

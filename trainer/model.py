@@ -43,6 +43,7 @@ class BottleneckCNN(nn.Module):
         bottleneck_dim: int = 2,
         num_classes: int = 10,
         tta_flip: bool = False,
+        squeeze_hidden: int = 0,
     ) -> None:
         super().__init__()
         self.tta_flip = tta_flip
@@ -60,8 +61,13 @@ class BottleneckCNN(nn.Module):
             nn.AdaptiveMaxPool2d(1),
             nn.Flatten(),  # (N, w2)
         )
+        hidden = (
+            [nn.Linear(w2, squeeze_hidden, bias=False), nn.BatchNorm1d(squeeze_hidden), nn.ReLU(inplace=True)]
+            if squeeze_hidden else []
+        )
         self.bottleneck = nn.Sequential(
-            nn.Linear(w2, bottleneck_dim, bias=False),
+            *hidden,
+            nn.Linear(squeeze_hidden or w2, bottleneck_dim, bias=False),
             nn.BatchNorm1d(bottleneck_dim),
         )
         self.classifier = nn.Linear(bottleneck_dim, num_classes)
@@ -80,11 +86,12 @@ class BottleneckCNN(nn.Module):
 
 def build_model(config: TrainConfig, num_classes: int) -> BottleneckCNN:
     """The network a configuration describes, as the trainer trains it and the exporter rebuilds it."""
-    return BottleneckCNN(config.widths, config.bottleneck_dim, num_classes, config.tta_flip)
+    return BottleneckCNN(config.widths, config.bottleneck_dim, num_classes, config.tta_flip, config.squeeze_hidden)
 
 
-def multiply_accumulates(widths: tuple[int, int, int], bottleneck_dim: int = 2) -> int:
+def multiply_accumulates(widths: tuple[int, int, int], bottleneck_dim: int = 2, squeeze_hidden: int = 0) -> int:
     """Multiply-accumulates of one forward pass on one image (convolutions and linear layers)."""
     w0, w1, w2 = widths
     convs = 28 * 28 * 9 * w0 + 14 * 14 * 9 * (w0 * w1 + w1 * w1) + 7 * 7 * 9 * (w1 * w2 + w2 * w2)
-    return convs + w2 * bottleneck_dim + bottleneck_dim * 10
+    squeeze = w2 * squeeze_hidden + squeeze_hidden * bottleneck_dim if squeeze_hidden else w2 * bottleneck_dim
+    return convs + squeeze + bottleneck_dim * 10
