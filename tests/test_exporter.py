@@ -41,6 +41,9 @@ def test_graph_is_checked_inference_only_and_current(smoke_run):
     for node in model.graph.node:
         if node.op_type == "BatchNormalization":
             assert all(a.name != "training_mode" or a.i == 0 for a in node.attribute)
+    checkpoint = torch.load(smoke_run / "checkpoint.pt", weights_only=True)
+    assert any(name.startswith("auxiliary.") for name in checkpoint["model"])  # trained with it ...
+    assert not any("auxiliary" in tensor.name for tensor in model.graph.initializer)  # ... exported without
 
 
 def test_metadata_is_complete_and_parseable(smoke_run, data_dir):

@@ -116,7 +116,7 @@ def test_unknown_key_in_a_checkpoint_config_is_one_line(run_copy, data_dir, caps
     args = ["train", "--run", str(run_copy), "--data-dir", str(data_dir), "--preset", "smoke", "--resume"]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown configuration keys ['dropout']; known: batch_size, bottleneck_dim, ")
+    assert err.startswith("error: unknown configuration keys ['dropout']; known: auxiliary_weight, batch_size, ")
     assert err.count("\n") == 1
 
 

@@ -33,6 +33,8 @@ class TrainConfig:
     widths: tuple[int, int, int] = option((32, 64, 128), "channels of the three convolution stages", nargs=3)
     bottleneck_dim: int = option(2, "width D of the bottleneck layer")
     squeeze_hidden: int = option(128, "units of a ReLU layer between the pooled features and the bottleneck (0: none)")
+    auxiliary_weight: float = option(
+        0.5, "weight of the training-only loss of a linear classifier on the pooled features (0: none)")
     flip: bool = option(True, "random horizontal flips (clothes are left-right symmetric)")
     translate: int = option(2, "random shifts of up to this many pixels in x and y")
     tta_flip: bool = option(True, "evaluate and export the mean bottleneck point of each image and its mirror")

@@ -2,9 +2,16 @@
 
 `forward(x)` takes float images in [0, 1] of shape (N, 1, 28, 28) and returns
 `(logits, bottleneck)`; the input normalisation lives inside the model, so the exported ONNX graph
-needs no preprocessing outside it. The bottleneck is `Linear -> BatchNorm1d` (its output is what the
-classifier sees); batch-normalising the D coordinates keeps the points centred and on a stable scale
-while the classifier's weights, not the features, carry the logit norm.
+needs no preprocessing outside it. The squeeze is a ReLU layer of `squeeze_hidden` units (a 2-D
+plane can only hold classes that a map of the pooled features can pull apart; a nonlinear map
+separates them better than a linear projection, measured in the README) and then the bottleneck,
+`Linear -> BatchNorm1d`, whose output is what the classifier sees. Batch-normalising the D
+coordinates keeps the points centred and on a stable scale while the classifier's weights, not the
+features, carry the logit norm.
+
+With `auxiliary`, training also scores a linear classifier on the pooled features (the trainer adds
+its loss, weighted): the features then get a full-rank training signal, not only what passes
+through D units. It is never used at inference, so the exported graph does not contain it.
 
 With `tta_flip`, the model in eval mode places each image at the mean of its own bottleneck point and
 its mirror image's, then classifies that point: clothes are left-right symmetric, so the two views
@@ -35,7 +42,7 @@ def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 class BottleneckCNN(nn.Module):
-    """28x28 -> conv@28 -> pool -> 2 convs@14 -> pool -> 2 convs@7 -> global max -> D -> classes."""
+    """28x28 -> conv@28 -> pool -> 2 convs@14 -> pool -> 2 convs@7 -> global max -> hidden -> D -> classes."""
 
     def __init__(
         self,
@@ -44,6 +51,7 @@ class BottleneckCNN(nn.Module):
         num_classes: int = 10,
         tta_flip: bool = False,
         squeeze_hidden: int = 0,
+        auxiliary: bool = False,
     ) -> None:
         super().__init__()
         self.tta_flip = tta_flip
@@ -71,11 +79,22 @@ class BottleneckCNN(nn.Module):
             nn.BatchNorm1d(bottleneck_dim),
         )
         self.classifier = nn.Linear(bottleneck_dim, num_classes)
+        # training only: a linear classifier on the pooled features, outside the exported graph
+        self.auxiliary = nn.Linear(w2, num_classes) if auxiliary else None
+
+    def pooled(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 28, 28) images in [0, 1] -> (N, w2) globally pooled features."""
+        return self.features((images - self.pixel_mean) / self.pixel_std)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 1, 28, 28) images in [0, 1] -> (N, D) bottleneck points of the images as given."""
-        x = (images - self.pixel_mean) / self.pixel_std
-        return self.bottleneck(self.features(x))
+        return self.bottleneck(self.pooled(images))
+
+    def training_logits(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logits through the bottleneck, logits of the auxiliary classifier or None) for the loss."""
+        pooled = self.pooled(images)
+        logits = self.classifier(self.bottleneck(pooled))
+        return logits, self.auxiliary(pooled) if self.auxiliary is not None else None
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.embed(images)  # (N, D)
@@ -86,7 +105,8 @@ class BottleneckCNN(nn.Module):
 
 def build_model(config: TrainConfig, num_classes: int) -> BottleneckCNN:
     """The network a configuration describes, as the trainer trains it and the exporter rebuilds it."""
-    return BottleneckCNN(config.widths, config.bottleneck_dim, num_classes, config.tta_flip, config.squeeze_hidden)
+    return BottleneckCNN(config.widths, config.bottleneck_dim, num_classes, config.tta_flip, config.squeeze_hidden,
+                         auxiliary=config.auxiliary_weight > 0)
 
 
 def multiply_accumulates(widths: tuple[int, int, int], bottleneck_dim: int = 2, squeeze_hidden: int = 0) -> int:

@@ -242,10 +242,14 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, state.step, total_steps, steps_per_epoch)
             with autocast(device):
-                logits, _ = model(x)
+                logits, auxiliary = model.training_logits(x)
             loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
+            objective = loss  # the history reports the bottleneck's loss, comparable with the test loss
+            if auxiliary is not None:
+                objective = loss + config.auxiliary_weight * F.cross_entropy(
+                    auxiliary.float(), y, label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            objective.backward()
             optimizer.step()
             state.step += 1
             loss_sum += loss.detach() * len(y)
