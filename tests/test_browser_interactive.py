@@ -50,10 +50,11 @@ def test_confusion_cell_gallery(browser, served_site):  # noqa: F811
     assert page.evaluate("location.hash") == f"#cell-{t}-{p}"
     opened_ms = page.evaluate("window.confusionGallery.lastOpenMs")
 
-    page.locator("#cell-0-0").focus()
+    d = int(np.diag(counts).argmax())  # the fullest diagonal cell: a barely trained model leaves some empty
+    page.locator(f"#cell-{d}-{d}").focus()
     page.keyboard.press("Enter")
     shown = gallery_indices(page)
-    assert shown == expected_cell(labels, predictions, probabilities, 0, 0)  # least confident first
+    assert shown == expected_cell(labels, predictions, probabilities, d, d)  # least confident first
     first = page.locator("#confusion-gallery .confusion-item").first.inner_text()
     names = results["class_names"]
     top = np.argsort(-probabilities[shown[0]], kind="stable")[:3]
@@ -61,7 +62,7 @@ def test_confusion_cell_gallery(browser, served_site):  # noqa: F811
         f"{names[c]} {100 * probabilities[shown[0], c]:.1f}%" for c in top)
     diagonal_ms = page.evaluate("window.confusionGallery.lastOpenMs")
     print(f"\ncell gallery opened in {opened_ms:.1f} ms ({counts[t, p]} images), "
-          f"{diagonal_ms:.1f} ms ({counts[0, 0]} images)")
+          f"{diagonal_ms:.1f} ms ({counts[d, d]} images)")
     assert diagonal_ms < 1000  # loose: the budget (100 ms) is measured, not asserted, on shared machines
     page.close()
 
