@@ -1,9 +1,10 @@
 """What the squeeze costs: the same recipe through a wider bottleneck, or through none at all.
 
-`no-squeeze` replaces the bottleneck by the identity, so the classifier reads the 128 pooled
-features directly; `3-units` is the same network with D = 3. Both train with the trainer's own loop
-and a preset's recipe, into a benchmark run folder; they are never exported. Snapshots are cut to
-the first steps: 128-wide points would make every checkpoint tens of megabytes.
+`no-squeeze` replaces the bottleneck (with the ReLU layer before it) by the identity, so the
+classifier reads the 128 pooled features directly; `3-units` is the same network with D = 3.
+Both train with the trainer's own loop and a preset's recipe, into a benchmark run folder; they
+are never exported. Snapshots are cut to the first steps: 128-wide points would make every
+checkpoint tens of megabytes.
 
     python bench/controls.py --variant no-squeeze --run bench/runs/no-squeeze --preset default
 """
