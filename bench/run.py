@@ -44,8 +44,8 @@ PARTS = ("peaks", "presets", "baseline", "controls", "candidates", "stages")
 PROJECTED_EPOCHS = 100  # how long the usual recipe is trained
 
 
-def trained(run: Path, preset: str, variant: str, seed: int, seconds: float) -> dict:
-    """One training run's record, from its history and the configuration it saved."""
+def trained(run: Path, variant: str, seconds: float) -> dict:
+    """One training run's record, from its history and the configuration it saved (preset, seed)."""
     history = json.loads((run / "history.json").read_text())
     config = TrainConfig.from_json(json.loads((run / "config.json").read_text())["config"])
     images_per_second = statistics.median(r["images_per_second"] for r in history)
@@ -53,7 +53,7 @@ def trained(run: Path, preset: str, variant: str, seed: int, seconds: float) -> 
     # forward + backward of a conv net costs about 3x the forward multiply-accumulates, 2 FLOPs each
     gflops = 3 * 2 * macs * images_per_second / 1e9
     return {
-        "preset": preset, "variant": variant, "seed": seed, "epochs": len(history),
+        "preset": config.preset, "variant": variant, "seed": config.seed, "epochs": len(history),
         "test_accuracy": history[-1]["test_accuracy"], "wall_seconds": seconds,
         "train_images_per_second_median": images_per_second, "train_gflops": gflops,
         "run": os.path.relpath(run, REPO), "date": datetime.date.today().isoformat(),
@@ -73,7 +73,7 @@ def preset_runs(presets: list[str], seeds: list[int], data_dir: str, runs: Path)
             run = fresh(runs / f"{preset}-seed{seed}")
             seconds = timed([sys.executable, "-m", "trainer", "train", "--run", str(run), "--preset", preset,
                              "--seed", str(seed), "--data-dir", data_dir])
-            rows.append(trained(run, preset, "2-units", seed, seconds))
+            rows.append(trained(run, "2-units", seconds))
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -85,7 +85,7 @@ def control_runs(preset: str, seed: int, data_dir: str, runs: Path, extra: list[
         run = fresh(runs / f"{preset}-{variant}-seed{seed}")
         seconds = timed([sys.executable, str(REPO / "bench" / "controls.py"), "--variant", variant, "--run",
                          str(run), "--preset", preset, "--seed", str(seed), "--data-dir", data_dir, *extra])
-        rows.append(trained(run, preset, variant, seed, seconds))
+        rows.append(trained(run, variant, seconds))
         print(json.dumps(rows[-1]), flush=True)
     return rows
 

@@ -113,5 +113,5 @@ def multiply_accumulates(widths: tuple[int, int, int], bottleneck_dim: int = 2, 
     """Multiply-accumulates of one forward pass on one image (convolutions and linear layers)."""
     w0, w1, w2 = widths
     convs = 28 * 28 * 9 * w0 + 14 * 14 * 9 * (w0 * w1 + w1 * w1) + 7 * 7 * 9 * (w1 * w2 + w2 * w2)
-    squeeze = w2 * squeeze_hidden + squeeze_hidden * bottleneck_dim if squeeze_hidden else w2 * bottleneck_dim
+    squeeze = w2 * squeeze_hidden + (squeeze_hidden or w2) * bottleneck_dim  # the layers of `bottleneck`
     return convs + squeeze + bottleneck_dim * 10
