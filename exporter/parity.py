@@ -12,6 +12,7 @@ import onnxruntime as ort
 import torch
 
 from analyzer.onnx_model import as_input, run_batches
+from trainer.model import EVAL_BATCH
 
 TOLERANCE = 1e-4  # largest allowed |torch - onnxruntime| of any logit or bottleneck coordinate
 BATCH_SIZES = (1, 7, 1000)  # must all give the same outputs for the same images
@@ -24,8 +25,8 @@ def run_torch(model: torch.nn.Module, images: np.ndarray) -> tuple[np.ndarray, n
     """fp32 outputs of `model` (eval mode), channels-last: oneDNN's fp32 kernels run about 1.5x
     quicker in that layout than in NCHW, for the same values. Leaves `model` channels-last."""
     model = model.to(memory_format=torch.channels_last)
-    batches = (torch.from_numpy(images[i : i + 1000]).contiguous(memory_format=torch.channels_last)
-               for i in range(0, len(images), 1000))
+    batches = (torch.from_numpy(images[i : i + EVAL_BATCH]).contiguous(memory_format=torch.channels_last)
+               for i in range(0, len(images), EVAL_BATCH))
     outputs = [model(x) for x in batches]
     return tuple(torch.cat([o[k] for o in outputs]).numpy() for k in range(2))
 

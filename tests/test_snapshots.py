@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from trainer.snapshots import probe_indices, snapshot_steps
+from trainer.snapshots import probe_indices, rows_of, snapshot_steps
 
 
 def test_probe_takes_the_first_ten_of_each_class_in_test_order():
@@ -42,7 +42,9 @@ def test_snapshot_file_schema(smoke_run):
                                    "info_indices", "info_labels", "info_coords"}
         assert snap["info_coords"].shape == (len(snap["steps"]), 1000, 2)
         assert np.bincount(snap["info_labels"]).tolist() == [100] * 10
-        assert set(snap["indices"]) <= set(snap["info_indices"])  # the probe images are among them
+        rows = rows_of(torch.from_numpy(snap["indices"]), torch.from_numpy(snap["info_indices"])).numpy()
+        assert np.array_equal(snap["info_indices"][rows], snap["indices"])  # the probe images are among them
+        assert np.array_equal(snap["info_coords"][:, rows], snap["coords"])  # and one pass recorded both
         frames = len(snap["steps"])
         assert snap["coords"].shape == (frames, 100, 2) and snap["coords"].dtype == np.float32
         assert snap["steps"][0] == 0 and np.all(np.diff(snap["steps"]) > 0)

@@ -30,6 +30,10 @@ from trainer.config import TrainConfig
 # Mean and standard deviation of the Fashion-MNIST training pixels in [0, 1].
 PIXEL_MEAN = 0.2860
 PIXEL_STD = 0.3530
+# Images per eval-mode forward pass of the trainer and the exporter. Measured on 2 cores over the
+# 10,000 flip-averaged test images: 200 takes 2.5 s in bf16 and 4.8 s in fp32, 1,000 takes 4.0 s and
+# 8.3 s (smaller batches keep each layer's activations in cache).
+EVAL_BATCH = 200
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:

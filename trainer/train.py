@@ -27,9 +27,7 @@ from trainer import snapshots
 from trainer.augment import flip_and_shift
 from trainer.config import TrainConfig
 from trainer.data import Split
-from trainer.model import BottleneckCNN, build_model
-
-EVAL_BATCH = 1000
+from trainer.model import EVAL_BATCH, BottleneckCNN, build_model
 
 
 class TrainError(RuntimeError):
@@ -109,9 +107,10 @@ def bottleneck_of(model: BottleneckCNN, images: torch.Tensor, device: torch.devi
     flip-averaged points, and a snapshot is a picture), model in eval mode."""
     model.eval()
     with autocast(device, enabled=bf16):
-        z = model.embed(to_float(images, device))
+        z = torch.cat([model.embed(to_float(images[start : start + EVAL_BATCH], device)).float()
+                       for start in range(0, len(images), EVAL_BATCH)])
     model.train()
-    return z.float().cpu()
+    return z.cpu()
 
 
 def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: RunState, extra: dict):
@@ -214,17 +213,18 @@ def train(
     total_steps = steps_per_epoch * config.epochs
     probe = snapshots.probe_indices(test_split.labels, len(test_split.class_names))
     info = snapshots.probe_indices(test_split.labels, len(test_split.class_names), snapshots.INFO_PER_CLASS)
-    probe_images, info_images = test_split.images[probe], test_split.images[info]
+    info_images, probe_rows = test_split.images[info], snapshots.rows_of(probe, info)
     wanted_steps = set(snapshots.snapshot_steps(total_steps, config.snapshot_frames))
     extra = {"class_names": train_split.class_names, "probe_indices": probe}
 
     def record_snapshot() -> None:
         if state.step in wanted_steps and state.step not in state.snapshot_steps:
             state.snapshot_steps.append(state.step)
-            # fp32 for the GIF's points, which a resumed run reproduces bit for bit; bf16 halves the
-            # cost of the 1,000 information-plane points, and binning and KDE need no more precision
-            state.snapshot_coords.append(bottleneck_of(model, probe_images, device, bf16=False))
-            state.info_coords.append(bottleneck_of(model, info_images, device, bf16=True))
+            # one bf16 pass (a resumed run reproduces it bit for bit): binning, KDE and the GIF's
+            # points need no more precision, and the probe images are rows of the information subset
+            coords = bottleneck_of(model, info_images, device, bf16=True)
+            state.info_coords.append(coords)
+            state.snapshot_coords.append(coords[probe_rows])
 
     record_snapshot()
     for epoch in range(state.epoch, config.epochs):
