@@ -3,12 +3,15 @@
 Every flag is a field of `AnalyzeConfig` (see `python -m analyzer --help`). Needs onnxruntime,
 numpy, matplotlib and Pillow, never torch. Expected failures (a bad model, missing or corrupt data,
 an output that cannot be written, a folder another run holds) print one `error: ...` line, exit
-with status 2 and leave the output folder as it was.
+with status 2 and leave the output folder as it was. What the analysis can do but the user should
+know (other test files than the model's, characters the figures cannot draw) is one `warning: ...`
+line.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 
 from analyzer.artifacts import FolderBusy
 from analyzer.config import ConfigError, parse
@@ -20,7 +23,12 @@ from analyzer.report import OutputError, analyse
 EXPECTED = (ConfigError, ModelError, IdxError, RunFileError, OutputError, FolderBusy)
 
 
+def warning_line(message: Warning | str, *_) -> str:
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = warning_line
     try:
         config = parse(argv, __doc__)
         results = analyse(config)

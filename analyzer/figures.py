@@ -1,5 +1,6 @@
 """Drawing helpers every figure shares: matplotlib set up headless, class colours and legend,
-axis limits, text that stays text, saving, and the image thumbnails.
+axis limits, text that stays text, the characters its font cannot draw, saving, and the image
+thumbnails.
 
 Each subject module (confusion, bottleneck, calibration, ...) draws its own figure with these.
 Class colours are matplotlib's tab10 in class-index order everywhere, legends use the model's
@@ -8,6 +9,9 @@ class names, and text stays readable at the site's content width (about 800 px).
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import font_manager, ft2font  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -34,6 +39,29 @@ def plain(text: str) -> str:
     """`text` as matplotlib shows it literally: a class name such as `$\\alpha$` is data, and
     unescaped dollar signs would make matplotlib parse it as mathtext (or fail on it)."""
     return text.replace("$", r"\$")
+
+
+def figure_font() -> str:
+    """The file of the font matplotlib draws the figures' text with (DejaVu Sans, shipped with it)."""
+    return font_manager.findfont(font_manager.FontProperties(family=plt.rcParams["font.family"]))
+
+
+def undrawable(texts: list[str]) -> str:
+    """The characters of `texts` that the figures' font has no glyph for, each once, in order.
+
+    Class names come from the model; in a script the font lacks (CJK, say) matplotlib draws boxes,
+    while the site's pages show the same names as text."""
+    charmap = ft2font.FT2Font(figure_font()).get_charmap()
+    return "".join(dict.fromkeys(c for text in texts for c in text if not c.isspace() and ord(c) not in charmap))
+
+
+@contextmanager
+def glyph_warnings_silenced() -> Iterator[None]:
+    """matplotlib warns once per missing glyph and figure drawn; the analysis names the
+    characters once instead (see `undrawable`)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        yield
 
 
 def save_figure(fig: plt.Figure, path: Path) -> None:

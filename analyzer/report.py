@@ -30,6 +30,7 @@ from analyzer import (
 )
 from analyzer.artifacts import atomic_path, folder_lock, replaced_folder, write_json
 from analyzer.config import AnalyzeConfig
+from analyzer.figures import figure_font, glyph_warnings_silenced, undrawable
 from analyzer.idx import load_test_set
 from analyzer.inputs import evaluate, read_history, read_snapshots
 from analyzer.onnx_model import LoadedModel, ModelError, load
@@ -83,8 +84,12 @@ def analyse(config: AnalyzeConfig) -> dict:
     same_data = check_dataset(model, sha256, config.allow_other_data)
     if labels.max() >= len(names):
         raise ModelError(f"the test labels go up to {labels.max()}, but the model names {len(names)} classes")
+    font = {"file": Path(figure_font()).name, "undrawable": undrawable(names)}
+    if font["undrawable"]:
+        warnings.warn(f"the figures' font {font['file']} has no glyph for {font['undrawable']!r} in the class names: "
+                      "the figures show boxes there, the pages show the names as text", stacklevel=2)
 
-    with folder_lock(out), replaced_folder(out) as staging:
+    with folder_lock(out), replaced_folder(out) as staging, glyph_warnings_silenced():
         ev = evaluate(model, images, labels, config.batch_size)
         with atomic_path(staging / "embeddings.npz") as tmp:
             np.savez_compressed(
@@ -111,6 +116,7 @@ def analyse(config: AnalyzeConfig) -> dict:
             "config": dataclasses.asdict(config),
             "dataset": {"images": int(len(labels)), "sha256": sha256, "matches_model": same_data},
             "class_names": names,
+            "figure_font": font,
             "accuracy": ev.accuracy,
             "correct": int((ev.predictions == labels).sum()),
             "total": int(len(labels)),

@@ -51,6 +51,7 @@ def test_headline_numbers_come_from_results(smoke_site):
         for r in results["per_class"]
     ]
     assert confused[1:] == [[c["true_class"], c["predicted_class"], str(c["count"])] for c in results["most_confused"]]
+    assert results["figure_font"]["undrawable"] == "" and "Class names in the figures" not in index.text
 
 
 def test_hard_negative_links_are_encoded_and_exist(smoke_site):

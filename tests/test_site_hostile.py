@@ -60,8 +60,9 @@ def hostile_site(tmp_path_factory) -> tuple[Path, Path]:
     model = linear_pixel_model(8 * rng.normal(size=(2, classes)), rng.normal(size=classes), HOSTILE)
     onnx.save(model, root / "model.onnx")
     run = root / RUN_NAME
-    assert analyze(["--model", str(root / "model.onnx"), "--data", str(root / "data"),
-                    "--out", str(run / "analysis")]) == 0
+    with pytest.warns(UserWarning, match="has no glyph for '服' in the class names"):
+        assert analyze(["--model", str(root / "model.onnx"), "--data", str(root / "data"),
+                        "--out", str(run / "analysis")]) == 0
     assert render(["--run", str(run)]) == 0
     return root, run
 
@@ -138,3 +139,11 @@ def test_in_the_browser_no_script_runs_nothing_is_fetched(hostile_site):
         if name == "explorer":
             legend = page.eval_on_selector_all("#explorer-legend button", "els => els.map(e => e.textContent)")
             assert legend == HOSTILE
+
+
+def test_characters_the_figures_cannot_draw_are_named_once(hostile_site):
+    _, run = hostile_site
+    results = json.loads((run / "analysis" / "results.json").read_text())
+    assert results["figure_font"] == {"file": "DejaVuSans.ttf", "undrawable": "服"}  # Ü, ï, ö, é are in the font
+    index = pages(run)["index"].text
+    assert "has no glyph for 1 character of the class names: 服. The figures show a box" in " ".join(index.split())
