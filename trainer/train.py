@@ -43,8 +43,7 @@ class RunState:
     step: int = 0  # optimiser steps taken
     history: list[dict] = field(default_factory=list)
     snapshot_steps: list[int] = field(default_factory=list)
-    snapshot_coords: list[torch.Tensor] = field(default_factory=list)  # each (100, D)
-    info_coords: list[torch.Tensor] = field(default_factory=list)  # each (1000, D), for the information plane
+    info_coords: list[torch.Tensor] = field(default_factory=list)  # each (1000, D); the probe's are rows of them
 
 
 def pick_device(name: str) -> torch.device:
@@ -126,7 +125,6 @@ def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: Ru
         "config": config.to_json(),
         "history": state.history,
         "snapshot_steps": state.snapshot_steps,
-        "snapshot_coords": torch.stack(state.snapshot_coords),
         "info_coords": torch.stack(state.info_coords),
         **extra,
     }
@@ -151,7 +149,6 @@ def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunSta
         step=checkpoint["step"],
         history=list(checkpoint["history"]),
         snapshot_steps=list(checkpoint["snapshot_steps"]),
-        snapshot_coords=list(checkpoint["snapshot_coords"].unbind(0)),
         info_coords=list(checkpoint["info_coords"].unbind(0)),
     )
 
@@ -222,9 +219,11 @@ def train(
             state.snapshot_steps.append(state.step)
             # one bf16 pass (a resumed run reproduces it bit for bit): binning, KDE and the GIF's
             # points need no more precision, and the probe images are rows of the information subset
-            coords = bottleneck_of(model, info_images, device, bf16=True)
-            state.info_coords.append(coords)
-            state.snapshot_coords.append(coords[probe_rows])
+            state.info_coords.append(bottleneck_of(model, info_images, device, bf16=True))
+
+    def probe_coords() -> torch.Tensor:
+        """(frames, 100, D): the probe images' rows of every information-subset snapshot."""
+        return torch.stack(state.info_coords)[:, probe_rows]
 
     record_snapshot()
     for epoch in range(state.epoch, config.epochs):
@@ -278,7 +277,7 @@ def train(
         }
         state.history.append(row)
         write_json(run / "history.json", state.history)
-        save_checkpoint(checkpoint_path, model, optimizer, config, state, extra)
+        save_checkpoint(checkpoint_path, model, optimizer, config, state, {**extra, "snapshot_coords": probe_coords()})
         print(summary_line(row, config.epochs), flush=True)
 
     with atomic_path(run / "snapshots.npz") as tmp:
@@ -288,7 +287,7 @@ def train(
             labels=test_split.labels[probe],
             steps=state.snapshot_steps,
             epochs=[s / steps_per_epoch for s in state.snapshot_steps],
-            coords=torch.stack(state.snapshot_coords),
+            coords=probe_coords(),
             class_names=test_split.class_names,
             info_indices=info,
             info_labels=test_split.labels[info],
