@@ -79,27 +79,119 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def replaced_folder(folder: str | os.PathLike) -> Iterator[Path]:
-    """Yield a new empty folder beside `folder`; when the block succeeds it replaces `folder` whole.
+MARKER = ".fmnist-bottleneck.json"  # inside every folder a stage publishes whole: what wrote it
+MARKER_FORMAT = 1
 
-    A rerun therefore never mixes its files with an earlier run's, and a failed or killed run
-    leaves the previous folder as it was. Call it under `folder_lock`, which also makes it safe to
-    sweep away what killed runs left beside the folder.
+
+class NotReplaceable(RuntimeError):
+    """A folder a stage would replace whole holds something that stage did not write."""
+
+
+def builds_of(folder: Path) -> list[Path]:
+    """The hidden build folders beside `folder` (`.NAME-<random>`), published or not."""
+    return sorted(folder.parent.glob(f".{folder.name}-*"))
+
+
+def marker_kind(folder: Path) -> str | None:
+    """The kind of output `folder` holds according to its marker, or None without a readable one."""
+    try:
+        record = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record.get("kind") if isinstance(record, dict) else None
+
+
+def is_own_link(folder: Path) -> bool:
+    """Whether `folder` is a symlink a publication made: to `.NAME-<random>` beside it."""
+    if not folder.is_symlink():
+        return False
+    target = os.readlink(folder)
+    return "/" not in target and target.startswith(f".{folder.name}-")
+
+
+def check_replaceable(folder: str | os.PathLike, kind: str, hint: str) -> None:
+    """Refuse, before any work, to replace `folder` unless it is absent, empty, or a `kind` folder
+    this project published (a symlink to a marked build, or a folder holding the marker).
+
+    `hint` ends the message: the likely fix for a user who pointed the stage at the wrong folder.
     """
     folder = Path(folder)
-    for stale in folder.parent.glob(f".{folder.name}.new-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
-    staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700 folders; use the usual mode
-    try:
-        yield staging
-        if folder.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-old-", dir=folder.parent))
-            os.replace(folder, retired)  # an empty folder can be replaced by rename
-            os.replace(staging, folder)
-            shutil.rmtree(retired, ignore_errors=True)
+    described = ("an " if kind[0] in "aeiou" else "a ") + f"{kind} folder"
+    if folder.is_symlink():
+        if is_own_link(folder) and (not folder.exists() or marker_kind(folder) == kind):
+            return
+        raise NotReplaceable(f"{folder} is a symbolic link to {os.readlink(folder)}, not {described} this "
+                             f"project wrote, so it is left as it is. {hint}")
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise NotReplaceable(f"{folder} is a file, not {described}, so it is left as it is. {hint}")
+    entries = sorted(p.name for p in folder.iterdir())
+    if not entries or marker_kind(folder) == kind:
+        return
+    shown = ", ".join(entries[:6]) + (f" and {len(entries) - 6} more" if len(entries) > 6 else "")
+    raise NotReplaceable(f"{folder} is not {described} this project wrote (it holds {shown}); it would be "
+                         f"replaced whole, so it is left as it is. {hint}")
+
+
+def link(path: Path, target: str) -> None:
+    """Make `path` a symlink to `target` with one rename, whatever symlink was there before."""
+    temporary = path.parent / f".{path.name}.link-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    os.symlink(target, temporary)
+    os.replace(temporary, path)
+
+
+def sweep(folder: Path, kind: str) -> None:
+    """Clear what killed publications left beside `folder`: half-made links, and every build it
+    does not point to. Should `folder` be missing (a kill in the middle of moving an older real
+    folder aside), the newest complete build of `kind` is published instead of deleted.
+    Safe only under `folder_lock`."""
+    for stale in folder.parent.glob(f".{folder.name}.link-*"):
+        stale.unlink()
+    builds = builds_of(folder)
+    if not folder.exists() and not folder.is_symlink():
+        complete = [b for b in builds if marker_kind(b) == kind]
+        if complete:
+            link(folder, max(complete, key=lambda b: (b / MARKER).stat().st_mtime).name)
+    current = os.readlink(folder) if folder.is_symlink() else None
+    for build in builds:
+        if build.name == current:
+            continue
+        if build.is_dir() and not build.is_symlink():
+            shutil.rmtree(build)
         else:
-            os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            build.unlink()
+
+
+@contextlib.contextmanager
+def published_folder(folder: str | os.PathLike, kind: str) -> Iterator[Path]:
+    """Yield a new empty build folder beside `folder`; when the block succeeds, publish it as
+    `folder` with one rename and delete the previous build.
+
+    `folder` becomes a relative symlink to `.NAME-<random>`, its build beside it, and publishing
+    is `rename(2)` of a new symlink over the old one: a reader, or a kill at any instant, finds the
+    previous complete folder or the new complete one, never a mix and never none. The marker
+    (written last) says which kind of output it holds, so `check_replaceable` can tell it from a
+    folder the user pointed at by mistake. Call it under `folder_lock`, which makes the sweep of
+    what killed runs left safe. A real folder (empty, or marked by an older version) is moved
+    into the sweep's reach first, the one moment the name is briefly absent.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    sweep(folder, kind)
+    build = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    build.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700 folders; use the usual mode
+    try:
+        yield build
+        write_json(build / MARKER, {"kind": kind, "format": MARKER_FORMAT})
+        previous = folder.parent / os.readlink(folder) if folder.is_symlink() else None
+        if folder.is_dir() and not folder.is_symlink():
+            previous = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+            os.replace(folder, previous)
+        link(folder, build.name)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)

@@ -13,14 +13,14 @@ from __future__ import annotations
 import sys
 import warnings
 
-from analyzer.artifacts import FolderBusy
+from analyzer.artifacts import FolderBusy, NotReplaceable
 from analyzer.config import ConfigError, parse
 from analyzer.idx import IdxError
 from analyzer.inputs import RunFileError
 from analyzer.onnx_model import ModelError
 from analyzer.report import OutputError, analyse
 
-EXPECTED = (ConfigError, ModelError, IdxError, RunFileError, OutputError, FolderBusy)
+EXPECTED = (ConfigError, ModelError, IdxError, RunFileError, OutputError, FolderBusy, NotReplaceable)
 
 
 def warning_line(message: Warning | str, *_) -> str:

@@ -28,12 +28,14 @@ from analyzer import (
     neighbours,
     training_curves,
 )
-from analyzer.artifacts import atomic_path, folder_lock, replaced_folder, write_json
+from analyzer.artifacts import atomic_path, check_replaceable, folder_lock, published_folder, write_json
 from analyzer.config import AnalyzeConfig
 from analyzer.figures import figure_font, glyph_warnings_silenced, undrawable
 from analyzer.idx import load_test_set
 from analyzer.inputs import evaluate, read_history, read_snapshots
 from analyzer.onnx_model import LoadedModel, ModelError, load
+
+RUN_FILES = ("model.onnx", "checkpoint.pt", "snapshots.npz", "history.json")  # a run folder mistaken for --out
 
 
 class OutputError(OSError):
@@ -52,6 +54,10 @@ def check_output(out: Path) -> None:
         raise OutputError(f"cannot create {out.parent} ({exc.strerror}); choose a writable --out") from exc
     if not os.access(out.parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write into {out.parent}; choose a writable --out")
+    run_files = [name for name in RUN_FILES if (out / name).exists()]
+    hint = (f"Did you mean --out {out / 'analysis'}?" if run_files
+            else "Choose a new or empty folder for --out, or an analysis folder to replace.")
+    check_replaceable(out, "analysis", hint)
 
 
 def check_dataset(model: LoadedModel, sha256: str, allow_other: bool) -> bool | None:
@@ -78,9 +84,10 @@ def analyse(config: AnalyzeConfig) -> dict:
     check_output(out)
     model = load(config.model, config.threads)
     names = model.class_names
-    snapshots = read_snapshots(Path(config.snapshots), names, model.bottleneck_dim) if config.snapshots else None
     history = read_history(Path(config.history)) if config.history else None
     images, labels, sha256 = load_test_set(config.data)
+    snapshots = (read_snapshots(Path(config.snapshots), names, model.bottleneck_dim, len(labels))
+                 if config.snapshots else None)
     same_data = check_dataset(model, sha256, config.allow_other_data)
     if labels.max() >= len(names):
         raise ModelError(f"the test labels go up to {labels.max()}, but the model names {len(names)} classes")
@@ -89,7 +96,7 @@ def analyse(config: AnalyzeConfig) -> dict:
         warnings.warn(f"the figures' font {font['file']} has no glyph for {font['undrawable']!r} in the class names: "
                       "the figures show boxes there, the pages show the names as text", stacklevel=2)
 
-    with folder_lock(out), replaced_folder(out) as staging, glyph_warnings_silenced():
+    with folder_lock(out), published_folder(out, "analysis") as staging, glyph_warnings_silenced():
         ev = evaluate(model, images, labels, config.batch_size)
         with atomic_path(staging / "embeddings.npz") as tmp:
             np.savez_compressed(

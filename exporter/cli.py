@@ -30,8 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_writable(folder: Path) -> None:
-    """Fail before the minutes of export and checks if the model could not be written anyway."""
+def check_output(out: Path) -> None:
+    """Fail before the minutes of export and checks if the model could not be written anyway, or
+    would replace something that is not an ONNX model (a checkpoint, a folder) named by mistake."""
+    if out.suffix != ".onnx":
+        raise ExportError(f"--out {out} does not end in .onnx; the exporter writes an ONNX model, choose a .onnx name")
+    if out.is_dir() or (out.exists() and not out.is_file()):
+        raise ExportError(f"--out {out} is a folder, not an ONNX file; choose a .onnx file name")
+    folder = out.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -44,7 +50,7 @@ def export(run: Path, data_dir: Path, out: Path) -> dict:
     """Export, verify and write; return the report."""
     started = time.perf_counter()
     model, checkpoint = load_trained(run / "checkpoint.pt")
-    check_writable(out.parent)
+    check_output(out)
     images, labels, sha256 = load_test_set(data_dir)
     proto = export_onnx(model, metadata(checkpoint, sha256))
     onnx_bytes = proto.SerializeToString()
