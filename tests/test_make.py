@@ -1,5 +1,6 @@
 """The Makefile: `make all` end to end on the smoke preset, then nothing left to do; `make test`'s
-prerequisites.
+prerequisites; folder names make refuses before any recipe runs; `make clean` deleting only what the
+stages wrote.
 
 Make runs with `VENV` set to a stand-in virtual environment whose `bin/python` is the interpreter
 running the tests and whose `.installed` stamp is fresh, so no test skips and none installs.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,8 +33,8 @@ def venv(tmp_path_factory) -> Path:
     return venv
 
 
-def make(venv: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(["make", "--no-print-directory", f"VENV={venv}", *args], cwd=REPO,
+def make(venv: Path, *args: str, check: bool = True, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    done = subprocess.run(["make", "--no-print-directory", f"VENV={venv}", *args], cwd=cwd,
                           capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if check:
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -76,7 +78,7 @@ def test_touching_the_checkpoint_reruns_only_what_follows(made, venv):
 
 
 def test_make_test_brings_chromium_once(venv):
-    install = f"tests/install_browser.sh {venv / 'bin' / 'python'}"
+    install = f"tests/install_browser.sh '{venv / 'bin' / 'python'}'"
     assert install in make(venv, "-n", "test").stdout.splitlines()
     (venv / ".browser").touch()  # what the install leaves once a browser is there
     planned = make(venv, "-n", "test").stdout
@@ -119,3 +121,156 @@ def test_a_new_import_becomes_a_prerequisite(tmp_path):
     sources = stage_sources(tmp_path)
     assert "analyzer/colours.py" in sources["TRAINER_SRC"]
     assert "analyzer/colours.py" not in sources["EXPORTER_SRC"] | sources["ANALYZER_SRC"]
+
+
+def refused(done: subprocess.CompletedProcess, message: str) -> None:
+    """Make stopped while reading the Makefile with this one line: no recipe ran, none was printed."""
+    assert (done.returncode, done.stdout) == (2, "")
+    stop = re.fullmatch(r"Makefile:\d+: \*\*\* (.*)\.  Stop\.\n", done.stderr)
+    assert stop, done.stderr
+    assert stop.group(1) == message
+
+
+CANNOT = "make cannot name such a folder; choose a name without them"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "flaw"),
+    [
+        ("RUN", "a b", "a space"),
+        ("RUN", "a\tb", "a space"),
+        ("RUN", "a$b", 'the character "$"'),
+        ("RUN", "a;b'c", 'the characters "\'" ";"'),
+        ("RUN", "a b#c", 'a space and the character "#"'),
+        ("DATA_DIR", "da ta", "a space"),
+        ("DATA_DIR", "d:*", 'the characters "*" ":"'),
+        ("FASHION_MNIST_DIR", "fm%`x`", 'the characters "`" "%"'),
+    ],
+)
+def test_make_all_refuses_a_folder_name_make_cannot_use(venv, tmp_path, variable, value, flaw):
+    done = make(venv, "all", f"RUN={tmp_path / 'run'}", f"{variable}={tmp_path / value}", check=False)
+    refused(done, f"error: {variable}='{tmp_path / value}' contains {flaw}; {CANNOT}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_make_all_refuses_a_run_with_a_space_before_any_recipe(venv, tmp_path):
+    done = make(venv, "all", f"RUN={tmp_path / 'a b'}", "PRESET=smoke", check=False)
+    refused(done, f"error: RUN='{tmp_path / 'a b'}' contains a space; {CANNOT}")
+    assert "Traceback" not in done.stderr and "unrecognized arguments" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_venv_named_with_a_space_is_refused(tmp_path):
+    done = make(tmp_path / "my venv", "install", check=False)
+    refused(done, f"error: VENV='{tmp_path / 'my venv'}' contains a space; {CANNOT}")
+
+
+def test_the_recipes_pass_each_folder_as_one_quoted_word(venv, tmp_path):
+    run, data, local = tmp_path / "run", tmp_path / "data", tmp_path / "fm"
+    planned = make(venv, "-n", "all", f"RUN={run}", "PRESET=smoke", f"DATA_DIR={data}",
+                   f"FASHION_MNIST_DIR={local}").stdout.splitlines()
+    python = f"'{venv / 'bin' / 'python'}'"
+    assert planned[:2] == [
+        f"{python} -m trainer data --data-dir '{data}' --local-dir '{local}'",
+        f"{python} -m trainer train --run '{run}' --preset 'smoke' --data-dir '{data}' --local-dir '{local}' ",
+    ]
+    assert f"{python} -m analyzer.site --run '{run}'" in planned
+
+
+@pytest.mark.parametrize("value", ["", ".", "..", "/", str(REPO), f"{REPO}/", "runs/.."])
+def test_clean_refuses_the_repository_and_above_while_reading_the_makefile(venv, value):
+    done = make(venv, "-n", "clean", f"RUN={value}", check=False)
+    if value:
+        refused(done, f"error: RUN='{value}' is the repository or a folder holding it; "
+                      "choose a run folder, e.g. runs/default")
+    else:
+        refused(done, "error: RUN is empty; name a folder, or leave RUN unset for its default")
+
+
+@pytest.mark.parametrize("value", ["", ".", "..", "{repo}", "{parent}"])
+def test_clean_of_the_repository_deletes_nothing(venv, tmp_path, value):
+    """Run for real in a throwaway copy of the Makefile beside files named like a run's outputs."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copyfile(REPO / "Makefile", repo / "Makefile")
+    project_files(repo)
+    project_files(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    assert make(venv, "clean", f"RUN={value.format(repo=repo, parent=tmp_path)}", check=False, cwd=repo).returncode == 2
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def project_files(run: Path) -> None:
+    """What the stages leave in a run folder, a killed run's hidden leftovers included."""
+    for name in ["history.json", "checkpoint.pt", "snapshots.npz", "model.onnx", "export_report.json",
+                 "analysis/results.json", "docs/index.md", "site/index.html", "mkdocs.yml", "screenshots/index.png",
+                 ".analysis.lock", ".site.lock", ".site-build/docs/index.md", ".analysis.new-x1/results.json",
+                 ".docs.old/index.md", ".config.json.k3j.json", ".report.lock"]:
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text("made\n")
+    (run / "config.json").write_text(json.dumps({"config": {"epochs": 2}, "torch_version": "2.14.1"}, indent=2))
+
+
+def test_clean_deletes_only_what_the_stages_wrote(venv, tmp_path):
+    run = tmp_path / "run"
+    project_files(run)
+    (run / "notes.txt").write_text("mine\n")
+    (run / "mine").mkdir()
+    (run / "mine" / "model.onnx").write_text("mine too\n")
+    done = make(venv, "clean", f"RUN={run}")
+    assert done.stdout == f"kept {run}: mine/ notes.txt (not written by this project)\n"
+    assert sorted(p.relative_to(run).as_posix() for p in run.rglob("*")) == ["mine", "mine/model.onnx", "notes.txt"]
+    assert (run / "notes.txt").read_text() == "mine\n"
+
+
+def test_clean_removes_the_links_of_the_published_report_and_never_follows_them(venv, tmp_path):
+    run, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    project_files(run)
+    shutil.rmtree(run / "analysis")
+    for name in ["docs", "site", "mkdocs.yml"]:
+        (run / name).unlink() if (run / name).is_file() else shutil.rmtree(run / name)
+        (run / name).symlink_to(f"report/{name}")
+    (run / ".analysis-3f2a").mkdir()
+    (run / ".report-3f2a" / "site").mkdir(parents=True)
+    (run / "report").symlink_to(".report-3f2a")
+    elsewhere.mkdir()
+    (elsewhere / "results.json").write_text("not the run's\n")
+    (run / "analysis").symlink_to(elsewhere)
+    done = make(venv, "clean", f"RUN={run}")
+    assert done.stdout == "" and not run.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["elsewhere"]
+    assert (elsewhere / "results.json").read_text() == "not the run's\n"
+
+
+def test_clean_removes_a_run_folder_it_empties(venv, tmp_path):
+    project_files(tmp_path / "run")
+    assert make(venv, "clean", f"RUN={tmp_path / 'run'}").stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_clean_of_a_run_with_a_space_spares_the_folder_beside_it(venv, tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("keep\n")
+    done = make(venv, "clean", f"RUN={tmp_path / 'x other'}", check=False)
+    refused(done, f"error: RUN='{tmp_path / 'x other'}' contains a space; {CANNOT}")
+    assert (tmp_path / "other" / "keep.txt").read_text() == "keep\n" and (tmp_path / "x").is_dir()
+
+
+@pytest.mark.parametrize("config", [None, '{"debug": true}'])
+def test_clean_leaves_a_folder_the_trainer_did_not_start(venv, tmp_path, config):
+    folder = tmp_path / "home"
+    (folder / "docs").mkdir(parents=True)
+    (folder / "notes.txt").write_text("mine\n")
+    if config:
+        (folder / "config.json").write_text(config)
+    before = sorted(folder.rglob("*"))
+    done = make(venv, "clean", f"RUN={folder}", check=False)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (f"error: RUN='{folder}' holds no config.json written by the trainer, "
+                                           "so it is not a run folder; make clean leaves it alone")
+    assert sorted(folder.rglob("*")) == before
+
+
+def test_clean_of_a_missing_run_does_nothing(venv, tmp_path):
+    assert make(venv, "clean", f"RUN={tmp_path / 'never'}").stdout == ""
