@@ -24,9 +24,10 @@
     return picture;
   }
 
-  function open(t, p, highlight) {
+  function open(t, p, wanted) {
     const started = performance.now();
     const members = data.cells[t][p];
+    const highlight = members.indexOf(wanted) >= 0 ? wanted : -1;  // the URL names only an image shown
     root.querySelectorAll("td.confusion-chosen").forEach(function (c) { c.classList.remove("confusion-chosen"); });
     const cell = document.getElementById("cell-" + t + "-" + p);
     cell.classList.add("confusion-chosen");
@@ -72,6 +73,8 @@
     });
   });
 
+  // The hash comes from whoever sent the link: a cell opens only when both classes are in range,
+  // anything else leaves the page as it loads, with no cell open.
   function fromHash() {
     const match = /^#cell-(\d+)-(\d+)(?:-image-(\d+))?$/.exec(location.hash);
     const n = data.classNames.length;

@@ -42,34 +42,70 @@
   };
 
   // ---- the view lives in the URL hash, so a link reproduces it and a reload restores it -----
+  // Anyone can send a link, so each part of the hash is checked on its own and a part that fails
+  // falls back to its default alone: the page never draws from a value it did not check.
+  const ZOOM = 1e3;  // the view is at most this many times smaller or larger than the data's box
+  const homeWidth = home.x1 - home.x0, homeHeight = home.y1 - home.y0;
+
+  // Bounds finite, each side within ZOOM of the data's box either way (so ordered, never
+  // degenerate, never overflowing) and overlapping the data's box, so the canvas keeps part of it.
+  function viewFits(v) {
+    const width = v.x1 - v.x0, height = v.y1 - v.y0;
+    return [v.x0, v.x1, v.y0, v.y1].every(Number.isFinite) &&
+      width >= homeWidth / ZOOM && width <= homeWidth * ZOOM &&
+      height >= homeHeight / ZOOM && height <= homeHeight * ZOOM &&
+      v.x0 < home.x1 && v.x1 > home.x0 && v.y0 < home.y1 && v.y1 > home.y0;
+  }
+
+  // The index `text` names in [0, count), else -1: decimal digits only, so "", "-5", "1e3", "0x1f"
+  // and " 7" name nothing.
+  function indexIn(text, count) {
+    if (!/^\d{1,9}$/.test(text)) return -1;
+    const n = Number(text);
+    return n < count ? n : -1;
+  }
+
   function writeHash() {
     const parts = [];
     if (hidden.size) parts.push("hide=" + Array.from(hidden).sort(function (a, b) { return a - b; }).join(","));
     if (view.x0 !== home.x0 || view.x1 !== home.x1 || view.y0 !== home.y0 || view.y1 !== home.y1) {
-      parts.push("view=" + [view.x0, view.x1, view.y0, view.y1].map(function (v) { return v.toPrecision(6); }).join(","));
+      // shortest digits that read back as the same number: a view the page reached always fits on reload
+      parts.push("view=" + [view.x0, view.x1, view.y0, view.y1].map(String).join(","));
     }
     if (pin >= 0) parts.push("pin=" + pin);
     if (colourBy.value !== "true") parts.push("colour=" + colourBy.value);
     history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname + location.search);
   }
 
-  function readHash() {
-    const state = {};
+  // key -> decoded value of each `key=value` part; a Map, so "constructor" or "__proto__" is a
+  // key like any other, and a part whose escape is malformed is left out.
+  function hashParts() {
+    const parts = new Map();
     location.hash.replace(/^#/, "").split("&").forEach(function (part) {
       const at = part.indexOf("=");
-      if (at > 0) state[part.slice(0, at)] = decodeURIComponent(part.slice(at + 1));
+      if (at <= 0) return;
+      try {
+        parts.set(part.slice(0, at), decodeURIComponent(part.slice(at + 1)));
+      } catch {  // URIError: "%E0%A4%A" and the like
+        parts.delete(part.slice(0, at));
+      }
     });
+    return parts;
+  }
+
+  function readHash() {
+    const parts = hashParts();
     hidden.clear();
-    (state.hide || "").split(",").forEach(function (c) {
-      const n = Number(c);
-      if (c !== "" && Number.isInteger(n) && n >= 0 && n < data.classNames.length) hidden.add(n);
+    (parts.get("hide") || "").split(",").forEach(function (text) {
+      const c = indexIn(text, data.classNames.length);
+      if (c >= 0) hidden.add(c);
     });
-    const v = (state.view || "").split(",").map(Number);
-    view = v.length === 4 && v.every(Number.isFinite) && v[1] > v[0] && v[3] > v[2]
-      ? { x0: v[0], x1: v[1], y0: v[2], y1: v[3] } : Object.assign({}, home);
-    const p = Number(state.pin);
-    pin = state.pin !== undefined && Number.isInteger(p) && p >= 0 && p < data.points.length ? p : -1;
-    colourBy.value = modes[state.colour] ? state.colour : "true";
+    const v = (parts.get("view") || "").split(",").map(Number);
+    const stored = { x0: v[0], x1: v[1], y0: v[2], y1: v[3] };
+    view = v.length === 4 && viewFits(stored) ? stored : Object.assign({}, home);
+    pin = indexIn(parts.get("pin") || "", data.points.length);
+    const colour = parts.get("colour");
+    colourBy.value = Object.hasOwn(modes, colour) ? colour : "true";
   }
 
   // Data -> canvas (CSS pixel) coordinates for the current view; measures the canvas once per call,
@@ -205,8 +241,11 @@
     api.selected = selected.slice();
   }
 
-  // One CSV field: quoted, quotes doubled, and a leading formula character defused for spreadsheets.
+  // One CSV field. A finite number is written as it is, so every reader takes "-1.25" as minus
+  // 1.25; anything else is text (class names come from the model file): quoted, quotes doubled,
+  // and one a spreadsheet would run as a formula (leading =, +, -, @, tab or CR) prefixed with '.
   function csvField(value) {
+    if (typeof value === "number" && Number.isFinite(value)) return String(value);
     let text = String(value);
     if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
     return '"' + text.replace(/"/g, '""') + '"';
@@ -251,7 +290,8 @@
       const dy = (e.clientY - drag.y) / box.height * (drag.view.y1 - drag.view.y0);
       if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 3) drag.moved = true;
       if (drag.moved) {
-        view = { x0: drag.view.x0 - dx, x1: drag.view.x1 - dx, y0: drag.view.y0 + dy, y1: drag.view.y1 + dy };
+        const panned = { x0: drag.view.x0 - dx, x1: drag.view.x1 - dx, y0: drag.view.y0 + dy, y1: drag.view.y1 + dy };
+        if (viewFits(panned)) view = panned;  // a pan stops where the view would leave the data's box
         tooltip.hidden = true;
         drawScatter();
         return;
@@ -280,8 +320,9 @@
     const fx = (e.clientX - box.left) / box.width, fy = (e.clientY - box.top) / box.height;
     const cx = view.x0 + fx * (view.x1 - view.x0), cy = view.y1 - fy * (view.y1 - view.y0);
     const k = e.deltaY > 0 ? 1.2 : 1 / 1.2;
-    view = { x0: cx - (cx - view.x0) * k, x1: cx + (view.x1 - cx) * k,
-             y0: cy - (cy - view.y0) * k, y1: cy + (view.y1 - cy) * k };
+    const zoomed = { x0: cx - (cx - view.x0) * k, x1: cx + (view.x1 - cx) * k,
+                     y0: cy - (cy - view.y0) * k, y1: cy + (view.y1 - cy) * k };
+    if (viewFits(zoomed)) view = zoomed;  // the wheel stops at ZOOM either way
     drawScatter();
     writeHash();
   }, { passive: false });

@@ -126,7 +126,7 @@ def test_explorer_box_selection_downloads_csv(browser, served_site):  # noqa: F8
     assert rows[0] == '"test_index","true_class","predicted_class","confidence","x","y"'
     assert len(rows) == len(selected) + 1
     first = rows[1].split(",")
-    assert first[:3] == [f'"{selected[0]}"', f'"{names[labels[selected[0]]]}"', f'"{names[predictions[selected[0]]]}"']
+    assert first[:3] == [f'{selected[0]}', f'"{names[labels[selected[0]]]}"', f'"{names[predictions[selected[0]]]}"']
 
     timings = []
     for _ in range(9):
