@@ -7,6 +7,9 @@ Every subject module receives these objects; none of them opens the model or a r
 from __future__ import annotations
 
 import json
+import math
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,14 +56,18 @@ def evaluate(model: LoadedModel, images: np.ndarray, labels: np.ndarray, batch_s
 
 @dataclass(frozen=True)
 class Snapshots:
-    """The bottleneck of fixed test images at the trainer's snapshot steps (`snapshots.npz`)."""
+    """The bottleneck of fixed test images at the trainer's snapshot steps (`snapshots.npz`).
 
-    indices: np.ndarray  # (P,) test indices of the probe images
-    labels: np.ndarray  # (P,)
-    steps: np.ndarray  # (F,) optimiser step of each frame
+    `read_snapshots` has checked every array: labels are classes of the model, coordinates are
+    finite, and the lengths agree, so the GIF, replay and information plane need not check again.
+    """
+
+    indices: np.ndarray  # (P,) int64 test indices of the probe images
+    labels: np.ndarray  # (P,) int64
+    steps: np.ndarray  # (F,) int64 optimiser step of each frame, non-decreasing
     epochs: np.ndarray  # (F,)
     coords: np.ndarray  # (F, P, D)
-    info_labels: np.ndarray | None  # (M,) the information subset, when recorded
+    info_labels: np.ndarray | None  # (M,) int64, the information subset, when recorded
     info_coords: np.ndarray | None  # (F, M, D)
 
     @property
@@ -72,35 +79,184 @@ class Snapshots:
         return None if self.info_labels is None else int(np.bincount(self.info_labels).max())
 
 
-def read_snapshots(path: Path, class_names: list[str], dim: int) -> Snapshots:
-    """`snapshots.npz`, checked against the model it is analysed with."""
+SNAPSHOTS_FIX = "pass the snapshots.npz written by the same training run as the model"
+INFO_ARRAYS = ("info_indices", "info_labels", "info_coords")
+KINDS = {"iu": "integers", "iuf": "numbers", "f": "floating-point numbers"}
+
+
+def snapshot_error(path: Path, problem: str) -> RunFileError:
+    return RunFileError(f"{path}: {problem}; {SNAPSHOTS_FIX}")
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the file, read now: a truncated or corrupt member fails here, before any work."""
     try:
-        with np.load(path) as snap:
-            names = [str(n) for n in snap["class_names"]]
-            info = "info_coords" in snap.files
-            result = Snapshots(
-                snap["indices"], snap["labels"], snap["steps"], snap["epochs"], snap["coords"],
-                snap["info_labels"] if info else None, snap["info_coords"] if info else None,
-            )
-    except (OSError, ValueError, KeyError) as exc:
-        raise RunFileError(f"{path} is not a snapshots file written by the trainer ({exc})") from exc
-    if names != class_names:
-        raise RunFileError(f"{path} names classes {names}, the model {class_names}; pass the run's own snapshots")
-    if result.coords.ndim != 3 or result.coords.shape[2] != dim or len(result.coords) != len(result.steps):
-        raise RunFileError(
-            f"{path} holds coordinates of shape {list(result.coords.shape)}; expected [frames, images, {dim}] "
-            "for this model's bottleneck"
-        )
-    return result
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("it holds one array, not the named arrays of an .npz")
+        with loaded:
+            return {name: loaded[name] for name in loaded.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise RunFileError(f"{path} is not a snapshots file written by the trainer ({exc}); {SNAPSHOTS_FIX}") from exc
+
+
+def array(path: Path, arrays: dict[str, np.ndarray], name: str, ndim: int, kinds: str) -> np.ndarray:
+    """arrays[name], present, `ndim`-dimensional and of a dtype kind in `kinds` (bool is not a number)."""
+    if name not in arrays:
+        raise snapshot_error(path, f"it has no array '{name}'")
+    value = arrays[name]
+    if value.ndim != ndim or value.dtype.kind not in kinds:
+        raise snapshot_error(path, f"'{name}' is a {value.ndim}-D array of {value.dtype}; expected a {ndim}-D array "
+                                   f"of {KINDS[kinds]}")
+    return value
+
+
+def check_length(path: Path, name: str, value: np.ndarray, axis: int, expected: int, source: str) -> None:
+    """Refuse an array whose `axis` is not as long as the array it pairs with (named by `source`)."""
+    if value.shape[axis] != expected:
+        raise snapshot_error(path, f"'{name}' has {value.shape[axis]} along axis {axis} (shape "
+                                   f"{list(value.shape)}), but {source} has {expected}")
+
+
+def check_range(path: Path, name: str, value: np.ndarray, stop: int, meaning: str) -> None:
+    """Refuse an integer array with a value outside 0..stop-1; name the first one."""
+    bad = np.flatnonzero((value < 0) | (value >= stop))
+    if len(bad):
+        raise snapshot_error(path, f"{name}[{bad[0]}] is {value[bad[0]]}, outside 0..{stop - 1} ({meaning})")
+
+
+def check_finite(path: Path, name: str, value: np.ndarray) -> None:
+    """Refuse NaN or infinity; name how many and the first position."""
+    bad = ~np.isfinite(value)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise snapshot_error(path, f"'{name}' holds NaN or infinity in {int(bad.sum()):,} of {value.size:,} values "
+                                   f"(first: {name}[{', '.join(map(str, first))}] = {value[first]})")
+
+
+def check_training_order(path: Path, name: str, value: np.ndarray) -> None:
+    """Frames are in training order: from 0 up, never going down."""
+    if value[0] < 0:
+        raise snapshot_error(path, f"{name}[0] is {value[0]}; training starts at 0")
+    down = np.flatnonzero(np.diff(value) < 0)
+    if len(down):
+        i = down[0] + 1
+        raise snapshot_error(path, f"{name}[{i}] is {value[i]}, less than {name}[{i - 1}] = {value[i - 1]}; "
+                                   "frames must be in training order")
+
+
+def check_class_names(path: Path, arrays: dict[str, np.ndarray], class_names: list[str]) -> None:
+    names = arrays.get("class_names")
+    if names is None or names.ndim != 1 or names.dtype.kind != "U":
+        raise snapshot_error(path, "it has no 1-D array of strings 'class_names'")
+    if names.tolist() != class_names:
+        raise snapshot_error(path, f"it names the classes {names.tolist()}, the model {class_names}")
+
+
+def read_subset(path: Path, arrays: dict[str, np.ndarray], prefix: str, classes: int,
+                test_images: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, labels) of the probe set (prefix "") or the information subset ("info_")."""
+    indices = array(path, arrays, f"{prefix}indices", 1, "iu")
+    if not len(indices):
+        raise snapshot_error(path, f"'{prefix}indices' is empty; the analysis needs at least one image")
+    check_range(path, f"{prefix}indices", indices, test_images, f"the test set holds {test_images:,} images")
+    labels = array(path, arrays, f"{prefix}labels", 1, "iu")
+    check_length(path, f"{prefix}labels", labels, 0, len(indices), f"'{prefix}indices'")
+    check_range(path, f"{prefix}labels", labels, classes, f"the model names {classes} classes")
+    return indices.astype(np.int64), labels.astype(np.int64)
+
+
+def read_coords(path: Path, arrays: dict[str, np.ndarray], name: str, frames: int, images: tuple[int, str],
+                dim: int) -> np.ndarray:
+    """(frames, images, dim) finite coordinates; `images` is the expected count and its source."""
+    coords = array(path, arrays, name, 3, "f")
+    check_length(path, name, coords, 0, frames, "'steps' (one frame per step)")
+    check_length(path, name, coords, 1, *images)
+    check_length(path, name, coords, 2, dim, "the model's 'bottleneck'")
+    check_finite(path, name, coords)
+    return coords
+
+
+def read_snapshots(path: Path, class_names: list[str], dim: int, test_images: int) -> Snapshots:
+    """`snapshots.npz`, checked in full against the model and test set it is analysed with: every
+    array the GIF, the replay and the information plane read, so none of them fails halfway."""
+    arrays = load_npz(path)
+    check_class_names(path, arrays, class_names)
+    classes = len(class_names)
+    indices, labels = read_subset(path, arrays, "", classes, test_images)
+    steps = array(path, arrays, "steps", 1, "iu").astype(np.int64)
+    if not len(steps):
+        raise snapshot_error(path, "'steps' is empty; the analysis needs at least one frame")
+    check_training_order(path, "steps", steps)
+    epochs = array(path, arrays, "epochs", 1, "iuf")
+    check_length(path, "epochs", epochs, 0, len(steps), "'steps'")
+    check_finite(path, "epochs", epochs)
+    check_training_order(path, "epochs", epochs)
+    coords = read_coords(path, arrays, "coords", len(steps), (len(labels), "'labels'"), dim)
+    present = [name for name in INFO_ARRAYS if name in arrays]
+    if not present:
+        return Snapshots(indices, labels, steps, epochs, coords, None, None)
+    if len(present) < len(INFO_ARRAYS):
+        missing = [name for name in INFO_ARRAYS if name not in arrays]
+        raise snapshot_error(path, f"it holds {present} but not {missing}; the information subset needs all three")
+    _, info_labels = read_subset(path, arrays, "info_", classes, test_images)
+    info_coords = read_coords(path, arrays, "info_coords", len(steps), (len(info_labels), "'info_labels'"), dim)
+    return Snapshots(indices, labels, steps, epochs, coords, info_labels, info_coords)
+
+
+HISTORY_FIX = "pass the history.json written by the same training run as the model"
+# what the training curves plot and the overview page sums, with the range each must lie in
+PLOTTED = {"train_loss": (0, math.inf), "test_loss": (0, math.inf), "train_accuracy": (0, 1),
+           "test_accuracy": (0, 1), "seconds": (0, math.inf)}
+
+
+def history_error(path: Path, problem: str) -> RunFileError:
+    return RunFileError(f"{path}: {problem}; {HISTORY_FIX}")
+
+
+def json_kind(value: object) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def check_history_row(path: Path, position: int, row: object) -> None:
+    """One epoch: a positive integer epoch, finite plotted numbers in range, no nested values."""
+    where = f"history[{position}]"
+    if not isinstance(row, dict):
+        raise history_error(path, f"{where} is {json_kind(row)}; expected an object with 'epoch' and {sorted(PLOTTED)}")
+    missing = [key for key in ("epoch", *PLOTTED) if key not in row]
+    if missing:
+        raise history_error(path, f"{where} lacks {missing}")
+    for key, value in row.items():
+        if isinstance(value, dict | list):
+            raise history_error(path, f"{where}['{key}'] is {json_kind(value)}; expected a single value")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise history_error(path, f"{where}['{key}'] is {json.dumps(value)}; expected a finite number")
+    epoch = row["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
+        raise history_error(path, f"{where}['epoch'] is {json.dumps(epoch)}; expected a positive integer")
+    for key, (low, high) in PLOTTED.items():
+        value = row[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            wanted = f"a number from {low} to {high}" if high < math.inf else f"a number of at least {low}"
+            raise history_error(path, f"{where}['{key}'] is {json.dumps(value)}; expected {wanted}")
 
 
 def read_history(path: Path) -> list[dict]:
-    """`history.json`: one row per epoch with the keys the training curves plot."""
+    """`history.json`: one row per epoch with the keys the training curves plot, checked in full
+    (Python's json reads NaN and Infinity, which strict readers of results.json reject)."""
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise RunFileError(f"{path} is not readable JSON ({exc})") from exc
-    wanted = {"epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"}
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and wanted <= r.keys() for r in rows):
-        raise RunFileError(f"{path} is not a training history (a list of epochs with {sorted(wanted)})")
+        raise RunFileError(f"{path} is not readable JSON ({exc}); {HISTORY_FIX}") from exc
+    if not isinstance(rows, list) or not rows:
+        found = "an empty list" if rows == [] else json_kind(rows)
+        raise history_error(path, f"it holds {found}; expected a list with one object per epoch")
+    for position, row in enumerate(rows):
+        check_history_row(path, position, row)
+    for position in range(1, len(rows)):
+        if rows[position]["epoch"] <= rows[position - 1]["epoch"]:
+            raise history_error(path, f"history[{position}]['epoch'] is {rows[position]['epoch']}, not after "
+                                      f"history[{position - 1}]['epoch'] = {rows[position - 1]['epoch']}")
     return rows
