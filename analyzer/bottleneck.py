@@ -108,6 +108,12 @@ def map_figure(
     return xlim, ylim
 
 
+def collapsed(points: np.ndarray) -> bool:
+    """Whether every point of (N, D) is the same: a bottleneck that carries nothing about the image,
+    which the pages say in words (the spread ratio of such points is not a number)."""
+    return bool((points == points[0]).all())
+
+
 def class_centres(plane: np.ndarray, labels: np.ndarray, num_classes: int) -> list[list[float] | None]:
     """Mean projected point of each class (None for a class without test images)."""
     return [plane[labels == c].mean(axis=0).tolist() if (labels == c).any() else None for c in range(num_classes)]
@@ -130,7 +136,8 @@ def analyse(ev: Evaluation, projection: Projection, out: Path) -> dict:
         "head": head,
         "regions_drawn": regions_drawn,
         "class_centres": class_centres(plane, ev.labels, len(ev.class_names)),
-        "fisher_ratio": metrics.fisher_ratio(ev.coords, ev.labels),
+        "collapsed": collapsed(ev.coords),
+        "fisher_ratio": metrics.fisher_ratio(ev.coords, ev.labels),  # None when each class is one point
     }
 
 
@@ -152,7 +159,8 @@ def animate(snapshots: Snapshots, projection: Projection, class_names: list[str]
         "probes_per_class": snapshots.probes_per_class,
         "steps": snapshots.steps.tolist(),
         "epochs": snapshots.epochs.tolist(),
-        "fisher_ratio": separation,
+        "fisher_ratio": separation,  # None for a frame where each class is one point
+        "last_frame_collapsed": collapsed(snapshots.coords[-1]),
         "half_separation_frame": half,  # first frame with at least half the final ratio
     }, {
         "labels": snapshots.labels.tolist(),

@@ -80,10 +80,12 @@ def class_legend(ax: plt.Axes, class_names: list[str], **kwargs) -> None:
 
 
 def padded_limits(points: np.ndarray, margin: float = 0.06) -> tuple[tuple[float, float], tuple[float, float]]:
-    """x and y limits holding every point of (..., 2) `points` with a relative margin."""
+    """x and y limits holding every point of (..., 2) `points` with a relative margin; an axis
+    with no spread (a collapsed bottleneck) gets a unit-wide window, which the figures and the
+    explorer's rounded coordinates can show."""
     flat = points.reshape(-1, 2)
     low, high = flat.min(axis=0), flat.max(axis=0)
-    pad = (high - low) * margin + 1e-6
+    pad = np.where(high > low, (high - low) * margin + 1e-6, 0.5)
     return (float(low[0] - pad[0]), float(high[0] + pad[0])), (float(low[1] - pad[1]), float(high[1] + pad[1]))
 
 

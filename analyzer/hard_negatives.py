@@ -4,7 +4,7 @@ with the most confidence, their thumbnails, and their nearest training images.
 Ranked by the probability given to the (wrong) predicted class, highest first; equal
 probabilities keep test-set order; a class with fewer misses says so and is never padded.
 Thumbnails go to `hard_neg/<Class>/hard_neg_<k>(<Pred>).png`, with class names made safe as file
-names (and numbered when two names would collide).
+names, cut to MAX_NAME_BYTES (and numbered when cut or when two names would collide).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from analyzer import figures, metrics
 from analyzer.inputs import Evaluation
 
 UNSAFE = re.compile(r"[^\w .()-]+")  # anything but letters, digits, space, '.', '(', ')', '-'
+# a folder name, and twice inside hard_neg_<k>(<Pred>).png: well under the 255 bytes file systems allow
+MAX_NAME_BYTES = 100
 
 
 def safe_name(name: str) -> str:
@@ -27,9 +29,20 @@ def safe_name(name: str) -> str:
     return cleaned or "_"
 
 
+def shortened(name: str, index: int) -> str:
+    """`name` if it fits in MAX_NAME_BYTES of UTF-8, else its longest head that does with `_<index>`
+    appended, so that two long names sharing their first 100 bytes stay apart."""
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    suffix = f"_{index}"
+    head = name.encode()[: MAX_NAME_BYTES - len(suffix)].decode(errors="ignore")  # never half a character
+    return head.rstrip(" .") + suffix
+
+
 def folder_names(class_names: list[str]) -> list[str]:
-    """One distinct safe name per class: prefixed with the class index when two would collide."""
-    names = [safe_name(n) for n in class_names]
+    """One distinct safe name per class, at most MAX_NAME_BYTES (plus an index prefix): prefixed with
+    the class index when two would collide."""
+    names = [shortened(safe_name(n), i) for i, n in enumerate(class_names)]
     if len(set(names)) != len(names):
         names = [f"{i}_{n}" for i, n in enumerate(names)]
     return names

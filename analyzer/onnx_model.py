@@ -1,8 +1,10 @@
 """Loading an ONNX classifier that follows the documented interface, and running it.
 
-The interface: one input `image`, float32 [N, 1, 28, 28] with values in [0, 1]; outputs `logits`
-[N, C] and `bottleneck` [N, D]; `metadata_props["class_names"]` a JSON list of the C class names in
-index order. Any model that keeps this contract can be analysed, whoever trained it.
+The interface: one input `image`, float32 [N, 1, 28, 28] with values in [0, 1] (or in [0, 255]
+when `metadata_props["input_range"]` says "0..255"); outputs `logits` [N, C] and `bottleneck`
+[N, D] of any float or integer type, read as float32; `metadata_props["class_names"]` a JSON list
+of the C class names in index order. Any model that keeps this contract can be analysed, whoever
+trained it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ INPUT_NAME = "image"
 OUTPUT_NAMES = ("logits", "bottleneck")
 INPUT_SHAPE = (1, 28, 28)  # after the batch axis
 PROBE_BATCH = 3  # images of the trial run at load time: any size but a fixed batch's likely 1
+INPUT_RANGES = {"0..1": 255.0, "0..255": 1.0}  # metadata input_range -> divisor of the uint8 pixels
+DEFAULT_RANGE = "0..1"  # a model without input_range metadata: the documented interface
+# element types onnxruntime returns as numpy numbers; each is read as float32
+NUMERIC_TYPES = {f"tensor({t})" for t in ("float", "double", "float16", "int8", "int16", "int32", "int64",
+                                          "uint8", "uint16", "uint32", "uint64")}
+PROBABILITY_TOLERANCE = 1e-3  # rows within this of summing to 1 (and non-negative) are probabilities
 
 
 class ModelError(ValueError):
@@ -37,6 +45,7 @@ class LoadedModel:
     inputs: list[dict]  # name, shape, type of each graph input
     outputs: list[dict]
     bottleneck_dim: int  # D, from the trial run
+    input_range: str  # a key of INPUT_RANGES: the pixel values the graph expects
 
 
 def available_cores() -> int:
@@ -55,8 +64,7 @@ def load(path: str | Path, threads: int = 0) -> LoadedModel:
     interface, including a trial run on a few blank images, so a model that cannot be analysed
     is refused before any work is done."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path} not found; run \"make export\" first or pass --model")
+    check_model_path(path)
     data = path.read_bytes()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or available_cores()
@@ -68,6 +76,7 @@ def load(path: str | Path, threads: int = 0) -> LoadedModel:
     check_interface(path, session)
     meta = dict(session.get_modelmeta().custom_metadata_map)
     class_names = parse_class_names(path, meta)
+    input_range = parse_input_range(path, meta)
     return LoadedModel(
         path=path,
         session=session,
@@ -77,7 +86,22 @@ def load(path: str | Path, threads: int = 0) -> LoadedModel:
         inputs=describe(session.get_inputs()),
         outputs=describe(session.get_outputs()),
         bottleneck_dim=trial_run(path, session, class_names),
+        input_range=input_range,
     )
+
+
+def check_model_path(path: Path) -> None:
+    """Refuse a path that is not a file, naming the model file when `path` is a folder that holds one."""
+    if path.is_dir():
+        inside = sorted(path.glob("*.onnx"))
+        if len(inside) == 1:
+            raise ModelError(f"{path} is a folder; pass the .onnx file inside it: --model {inside[0]}")
+        if inside:
+            listed = ", ".join(p.name for p in inside)
+            raise ModelError(f"{path} is a folder; pass one of the .onnx files inside it ({listed}) as --model")
+        raise ModelError(f"{path} is a folder and holds no .onnx file; pass the model file as --model")
+    if not path.is_file():
+        raise ModelError(f"{path} not found; run \"make export\" first or pass --model")
 
 
 def check_interface(path: Path, session: ort.InferenceSession) -> None:
@@ -101,6 +125,12 @@ def check_interface(path: Path, session: ort.InferenceSession) -> None:
             f"{path} lacks the output(s) {missing} (it has {names}); expected 'logits' [N, C] "
             "and 'bottleneck' [N, D]"
         )
+    for output in session.get_outputs():
+        if output.name in OUTPUT_NAMES and output.type not in NUMERIC_TYPES:
+            raise ModelError(
+                f"{path}: output '{output.name}' is of type {output.type}; expected numbers "
+                "(float32, or any float or integer type, which the analysis reads as float32)"
+            )
 
 
 def parse_class_names(path: Path, meta: dict[str, str]) -> list[str]:
@@ -117,7 +147,24 @@ def parse_class_names(path: Path, meta: dict[str, str]) -> list[str]:
         raise ModelError(f"{path}: metadata 'class_names' must be a non-empty JSON list of strings")
     if len(set(names)) != len(names):
         raise ModelError(f"{path}: metadata 'class_names' repeats a name: {names}")
+    blank = next((i for i, name in enumerate(names) if not name.strip()), None)
+    if blank is not None:  # it would show as nothing (or as bare Markdown) on every page
+        spaces = " (only whitespace)" if names[blank] else ""
+        raise ModelError(
+            f"{path}: metadata 'class_names': class {blank}'s name is empty{spaces}; give every class a visible name"
+        )
     return names
+
+
+def parse_input_range(path: Path, meta: dict[str, str]) -> str:
+    """The pixel range the graph expects: the metadata's `input_range`, "0..1" when absent."""
+    value = meta.get("input_range", DEFAULT_RANGE)
+    if value not in INPUT_RANGES:
+        raise ModelError(
+            f"{path}: metadata 'input_range' is {value!r}; expected '0..1' (pixels scaled to [0, 1]) "
+            "or '0..255' (raw pixel values), the two ranges the analysis can feed"
+        )
+    return value
 
 
 def trial_run(path: Path, session: ort.InferenceSession, class_names: list[str]) -> int:
@@ -147,26 +194,30 @@ def trial_run(path: Path, session: ort.InferenceSession, class_names: list[str])
     return int(coords.shape[1])
 
 
-def as_input(images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, 28, 28) as the graph's input: float32 (N, 1, 28, 28) in [0, 1]."""
-    return images[:, None].astype(np.float32) / 255.0
+def as_input(images: np.ndarray, input_range: str = DEFAULT_RANGE) -> np.ndarray:
+    """uint8 images (N, 28, 28) as the graph's input: float32 (N, 1, 28, 28) in [0, 1] (or [0, 255])."""
+    return images[:, None].astype(np.float32) / INPUT_RANGES[input_range]
 
 
-def run_batches(session: ort.InferenceSession, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(logits, bottleneck) of uint8 images (N, 28, 28), run `batch_size` at a time: the one
-    batched-inference loop of the project (analysis, export parity, benchmark)."""
-    parts = [session.run(list(OUTPUT_NAMES), {INPUT_NAME: as_input(images[start : start + batch_size])})
+def run_batches(session: ort.InferenceSession, images: np.ndarray, batch_size: int,
+                input_range: str = DEFAULT_RANGE) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, bottleneck) float32 of uint8 images (N, 28, 28), run `batch_size` at a time: the one
+    batched-inference loop of the project (analysis, export parity, benchmark). Outputs of another
+    numeric type are read as float32 here, so no later step meets integers or float16."""
+    parts = [session.run(list(OUTPUT_NAMES), {INPUT_NAME: as_input(images[start : start + batch_size], input_range)})
              for start in range(0, len(images), batch_size)]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    logits, coords = (np.concatenate([p[i] for p in parts]).astype(np.float32, copy=False) for i in range(2))
+    return logits, coords
 
 
 def infer(model: LoadedModel, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray, float]:
     """(logits (N, C) float32, bottleneck (N, D) float32, seconds) for uint8 images (N, 28, 28).
 
     Every output must be finite: NaN or infinity would turn every figure and the JSON into nonsense.
+    And `logits` must not be probabilities already: their softmax would flatten every confidence.
     """
     started = time.perf_counter()
-    logits, coords = run_batches(model.session, images, batch_size)
+    logits, coords = run_batches(model.session, images, batch_size, model.input_range)
     seconds = time.perf_counter() - started
     for name, values in (("bottleneck", coords), ("logits", logits)):  # upstream first
         bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
@@ -175,4 +226,21 @@ def infer(model: LoadedModel, images: np.ndarray, batch_size: int) -> tuple[np.n
                 f"{model.path}: '{name}' holds NaN or infinity for {len(bad):,} of {len(values):,} test images "
                 f"(first: test image {bad[0]}); the model is broken, so nothing was analysed"
             )
+    if looks_like_probabilities(logits):
+        raise ModelError(
+            f"{model.path}: 'logits' holds probabilities, not logits: all {len(logits):,} rows are non-negative "
+            f"and sum to 1 (within {PROBABILITY_TOLERANCE:g}); export the scores before the softmax as 'logits' "
+            "(the analysis takes the softmax itself)"
+        )
     return logits, coords, seconds
+
+
+def looks_like_probabilities(logits: np.ndarray) -> bool:
+    """Whether every row of (N, C) is non-negative and sums to 1: a softmax (or sigmoid) output.
+
+    Taking the log would make their softmax exact again, but it would hide what the model exports:
+    the head stops being affine in the bottleneck (no decision regions), a probability that rounded
+    to 0 becomes -inf, and confidences saturated at 1.0 in float32 no longer rank the hard negatives.
+    """
+    return bool((logits >= 0).all() and np.allclose(logits.sum(axis=1, dtype=np.float64), 1.0,
+                                                    rtol=0, atol=PROBABILITY_TOLERANCE))
