@@ -14,6 +14,7 @@ import torch
 
 from tests.conftest import REPO
 from trainer import data
+from trainer.checkpoint import RunState
 from trainer.cli import main
 from trainer.config import TrainConfig, resolve
 
@@ -42,6 +43,7 @@ def test_history_checkpoint_and_config(smoke_run):
     config = json.loads((smoke_run / "config.json").read_text())
     assert config["config"]["preset"] == "smoke" and config["threads"] == 2
     assert config["torch_version"] == torch.__version__
+    assert config["config"]["amp"] is True and checkpoint["config"]["amp"] is True
 
 
 def test_same_seed_gives_identical_runs(tmp_path, data_dir):
@@ -54,11 +56,16 @@ def test_same_seed_gives_identical_runs(tmp_path, data_dir):
         assert torch.equal(value, cb["model"][key]), key
 
 
-def test_killed_run_resumes_to_the_unbroken_result(tmp_path, data_dir):
+@pytest.mark.parametrize("device", [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA device")),
+])
+def test_killed_run_resumes_to_the_unbroken_result(tmp_path, data_dir, device):
     unbroken, broken = tmp_path / "unbroken", tmp_path / "broken"
-    assert main(train_args(unbroken, data_dir)) == 0
+    on_device = ("--device", device)
+    assert main(train_args(unbroken, data_dir, *on_device)) == 0
     process = subprocess.Popen(
-        [sys.executable, "-m", "trainer", *train_args(broken, data_dir)],
+        [sys.executable, "-m", "trainer", *train_args(broken, data_dir, *on_device)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
@@ -70,8 +77,8 @@ def test_killed_run_resumes_to_the_unbroken_result(tmp_path, data_dir):
     assert killed_at < 3, "the run finished before it could be killed"
     assert not (broken / "snapshots.npz").exists()
 
-    assert main(train_args(broken, data_dir)) == 2  # no silent restart over an unfinished run
-    assert main(train_args(broken, data_dir, "--resume")) == 0
+    assert main(train_args(broken, data_dir, *on_device)) == 2  # no silent restart over an unfinished run
+    assert main(train_args(broken, data_dir, *on_device, "--resume")) == 0
     (ca, ha), (cb, hb) = final_state(unbroken), final_state(broken)
     assert [r["test_accuracy"] for r in hb] == [r["test_accuracy"] for r in ha]
     assert [r["train_loss"] for r in hb] == [r["train_loss"] for r in ha]
@@ -117,7 +124,7 @@ def test_unknown_key_in_a_checkpoint_config_is_one_line(run_copy, data_dir, caps
     args = ["train", "--run", str(run_copy), "--data-dir", str(data_dir), "--preset", "smoke", "--resume"]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown configuration keys ['dropout']; known: auxiliary_weight, batch_size, ")
+    assert err.startswith("error: unknown configuration keys ['dropout']; known: amp, auxiliary_weight, batch_size, ")
     assert err.count("\n") == 1
 
 
@@ -149,8 +156,22 @@ def test_every_config_field_is_a_flag_that_overrides_the_preset():
     flags = {a.dest for a in train_cmd._actions} - {"help", "data_dir", "local_dir", "run", "resume"}
     assert flags == set(TrainConfig.__dataclass_fields__)
     args = parser.parse_args(["train", "--preset", "smoke", "--widths", "8", "8", "16", "--no-flip",
-                              "--label-smoothing", "0.1", "--batch-size", "64"])
+                              "--label-smoothing", "0.1", "--batch-size", "64", "--no-amp"])
     config = resolve(args.preset, **overrides(args))
     assert config == dataclasses.replace(resolve("smoke"), widths=(8, 8, 16), flip=False, label_smoothing=0.1,
-                                         batch_size=64)
+                                         batch_size=64, amp=False)
     assert resolve("default", **overrides(parser.parse_args(["train"]))) == resolve("default")
+
+
+@pytest.mark.parametrize("amp, dtype", [(True, torch.bfloat16), (False, torch.float32)])
+def test_amp_sets_the_training_precision(amp, dtype):
+    from trainer.data import Split
+    from trainer.train import set_up, train_step
+
+    config = resolve("smoke", amp=amp, device="cpu")
+    images = torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)
+    split = Split(images, torch.arange(8) % 2, ["even", "odd"])
+    setup = set_up(config, split, split, model=None)
+    state = RunState()
+    loss, logits = train_step(setup, state, images.float() / 255, split.labels)
+    assert logits.dtype == dtype and loss.dtype == torch.float32 and state.step == 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import platform
 import sys
@@ -19,8 +18,10 @@ import torchvision
 
 from analyzer.flags import flag
 from trainer import data
+from trainer.checkpoint import TrainError
 from trainer.config import PRESETS, THREADS, ConfigError, TrainConfig, resolve
-from trainer.train import TrainError, pick_device, train
+from trainer.console import start_lines
+from trainer.train import pick_device, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +92,7 @@ def run_train(args: argparse.Namespace) -> None:
         "torchvision_version": torchvision.__version__,
         "python_version": platform.python_version(),
     }
-    print(json.dumps(resolved, indent=2))
+    print("\n".join(start_lines(resolved, run)), flush=True)
     last = train(config, train_split, test_split, run, resume=args.resume, record=resolved)
     print(f"done: test accuracy {last['test_accuracy']:.4f}; outputs in {run}")
 

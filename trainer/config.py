@@ -40,6 +40,8 @@ class TrainConfig:
     tta_flip: bool = option(True, "evaluate and export the mean bottleneck point of each image and its mirror")
     train_subset: int = option(0, "train on the first N training images (0: all 60,000)")
     snapshot_frames: int = option(150, "snapshots to aim for (fewer distinct steps may result early on)")
+    amp: bool = option(True, "bf16 autocast in training, the per-epoch test passes and the snapshots "
+                       "(the last test pass is fp32 either way, as the exported graph computes)")
     seed: int = option(0, "seeds the weights, the batch order and the augmentation")
     device: str = option("auto", "where to train: auto (CUDA when present), cpu or cuda",
                          choices=["auto", "cpu", "cuda"])

@@ -39,6 +39,17 @@ class Split:
     labels: torch.Tensor  # (N,) int64
     class_names: list[str]  # index order, from the dataset
 
+    def to(self, device: torch.device) -> Split:
+        """The split with its tensors on `device`, moved once so that batches are indexed there
+        (on the CPU the same tensors)."""
+        return Split(self.images.to(device), self.labels.to(device), self.class_names)
+
+    def head(self, count: int) -> Split:
+        """The first `count` images (all of them when `count` is 0)."""
+        if not count:
+            return self
+        return Split(self.images[:count], self.labels[:count], self.class_names)
+
 
 def md5_of(path: Path) -> str:
     digest = hashlib.md5()

@@ -1,57 +1,65 @@
 """The training loop: SGD with warm-up and linear decay, bf16 autocast, per-epoch evaluation.
 
 The model is evaluated in eval mode (flip test-time averaging when `tta_flip`). Per-epoch test
-passes run in bf16; the last one in fp32, as the exported graph computes, because the exporter
-compares the two accuracies exactly.
+passes run in bf16 (with `amp`); the last one in fp32, as the exported graph computes, because the
+exporter compares the two accuracies exactly: fp32 means fp32 on a GPU too (no TF32).
 
-Reads the in-memory dataset; writes into the run folder, atomically: `config.json` once the run
-is accepted (a refused run leaves the folder as it was), then after every epoch
-`history.json` (one row per epoch), `checkpoint.pt` (everything needed to resume) and, when the
-last epoch is done, `snapshots.npz`. Each epoch's batch order and augmentation come from a
-generator seeded with (seed, epoch), so a resumed run repeats an unbroken one exactly.
+Reads the in-memory dataset, which moves to the device once: on a GPU, the batch order, the
+batches and their augmentation are made there. Writes into the run folder, atomically:
+`config.json` once the run is accepted (a refused run leaves the folder as it was), then after
+every epoch `history.json` (one row per epoch), `checkpoint.pt` (everything needed to resume) and,
+when the last epoch is done, `snapshots.npz`. Each epoch's batch order and augmentation come from
+a generator seeded with (seed, epoch), and CUDA kernels are deterministic, so a resumed run
+repeats an unbroken one exactly on the same device.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from analyzer.artifacts import atomic_path, write_json
 from trainer import snapshots
 from trainer.augment import flip_and_shift
+from trainer.checkpoint import RunState, TrainError, save_checkpoint, start_state
 from trainer.config import TrainConfig
+from trainer.console import RunClock, StepBar, epoch_line
 from trainer.data import Split
 from trainer.model import EVAL_BATCH, BottleneckCNN, build_model
 
 
-class TrainError(RuntimeError):
-    """A run that cannot start or continue: no such device, or a checkpoint that cannot be resumed
-    or must not be overwritten."""
-
-
-@dataclass
-class RunState:
-    """What a checkpoint holds beyond the model and optimiser weights."""
-
-    epoch: int = 0  # epochs completed
-    step: int = 0  # optimiser steps taken
-    history: list[dict] = field(default_factory=list)
-    snapshot_steps: list[int] = field(default_factory=list)
-    info_coords: list[torch.Tensor] = field(default_factory=list)  # each (1000, D); the probe's are rows of them
-
-
 def pick_device(name: str) -> torch.device:
+    """The device `--device` names; `auto` is CUDA when torch sees one."""
+    # cuBLAS reads its workspace setting when it starts: this one makes its matmuls deterministic
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise TrainError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
     return torch.device(name)
+
+
+def configure_backends(device: torch.device) -> None:
+    """Exact fp32 everywhere, reproducible kernels on CUDA (no effect on CPU results).
+
+    TF32 would round fp32 matmuls and convolutions to 10-bit mantissas on a GPU, and the exporter
+    requires the last (fp32) test accuracy to equal onnxruntime's to the image. The network's global
+    max pool (`AdaptiveMaxPool2d(1)`) has a backward torch flags as nondeterministic, though with a
+    1x1 output every input receives at most one gradient, so its atomic adds cannot reorder: hence
+    warn_only, and that one warning silenced.
+    """
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = False  # the fastest kernel found by timing may differ run to run
+    torch.use_deterministic_algorithms(device.type == "cuda", warn_only=True)
+    warnings.filterwarnings("ignore", message=r"adaptive_max_pool2d_backward\w* does not have a deterministic")
 
 
 def learning_rate(config: TrainConfig, step: int, total_steps: int, steps_per_epoch: int) -> float:
@@ -112,66 +120,149 @@ def bottleneck_of(model: BottleneckCNN, images: torch.Tensor, device: torch.devi
     return z.cpu()
 
 
-def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: RunState, extra: dict):
-    """Everything needed to resume, as tensors and plain types (loads with weights_only=True)."""
-    payload = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": {"step": state.step},
-        "rng": {"torch": torch.get_rng_state()},
+@dataclass
+class Setup:
+    """What every step of a run shares: the model and optimiser on the device, and the data there."""
+
+    config: TrainConfig
+    device: torch.device
+    model: BottleneckCNN
+    optimizer: torch.optim.Optimizer
+    train: Split  # the training images used (train_subset), on the device
+    test: Split  # on the device
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.train.labels) / self.config.batch_size)
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+
+def set_up(config: TrainConfig, train_split: Split, test_split: Split, model: BottleneckCNN | None) -> Setup:
+    """Device, backends, seeded weights (`model` when given) and optimiser; the data on the device."""
+    device = pick_device(config.device)
+    configure_backends(device)
+    torch.manual_seed(config.seed)
+    model = model or build_model(config, len(train_split.class_names))
+    model = model.to(device).to(memory_format=torch.channels_last)
+    return Setup(config, device, model, make_optimizer(model, config),
+                 train_split.head(config.train_subset).to(device), test_split.to(device))
+
+
+@dataclass
+class Probes:
+    """The test images whose bottleneck points are recorded at the snapshot steps: the information
+    subset (1,000 images), of which the probe set (100) is a part."""
+
+    indices: torch.Tensor  # (100,) the probe set's test indices
+    info: torch.Tensor  # (1000,) the information subset's test indices
+    images: torch.Tensor  # (1000, 1, 28, 28) uint8, the information subset on the device
+    rows: torch.Tensor  # (100,) the probe set's rows in the information subset
+    steps: set[int]  # optimiser steps to record
+
+    @classmethod
+    def choose(cls, setup: Setup) -> Probes:
+        labels, classes = setup.test.labels.cpu(), len(setup.test.class_names)
+        probe = snapshots.probe_indices(labels, classes)
+        info = snapshots.probe_indices(labels, classes, snapshots.INFO_PER_CLASS)
+        steps = set(snapshots.snapshot_steps(setup.total_steps, setup.config.snapshot_frames))
+        return cls(probe, info, setup.test.images[info.to(setup.device)], snapshots.rows_of(probe, info), steps)
+
+    def record(self, setup: Setup, state: RunState) -> None:
+        """Record the points if this step is wanted and not yet recorded (a resumed run's step 0)."""
+        if state.step in self.steps and state.step not in state.snapshot_steps:
+            state.snapshot_steps.append(state.step)
+            # one pass (bf16 with amp, which a resumed run reproduces bit for bit): binning, KDE and
+            # the GIF's points need no more precision, and the probe images are rows of the subset
+            state.info_coords.append(bottleneck_of(setup.model, self.images, setup.device, bf16=setup.config.amp))
+
+    def coords(self, state: RunState) -> torch.Tensor:
+        """(frames, 100, D): the probe images' rows of every information-subset snapshot."""
+        return torch.stack(state.info_coords)[:, self.rows]
+
+
+def train_step(setup: Setup, state: RunState, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step on a batch at the schedule's rate; returns (the bottleneck loss, the logits)."""
+    config, optimizer = setup.config, setup.optimizer
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(config, state.step, setup.total_steps, setup.steps_per_epoch)
+    with autocast(setup.device, enabled=config.amp):
+        logits, auxiliary = setup.model.training_logits(x)
+    loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
+    objective = loss  # the history reports the bottleneck's loss, comparable with the test loss
+    if auxiliary is not None:
+        objective = loss + config.auxiliary_weight * F.cross_entropy(
+            auxiliary.float(), y, label_smoothing=config.label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    objective.backward()
+    optimizer.step()
+    state.step += 1
+    return loss.detach(), logits
+
+
+def train_epoch(setup: Setup, state: RunState, probes: Probes, epoch: int) -> tuple[float, float]:
+    """One pass over the training images in the order of `epoch`'s generator; returns the mean
+    bottleneck loss and the accuracy on the augmented batches."""
+    config, device, (images, labels) = setup.config, setup.device, (setup.train.images, setup.train.labels)
+    generator = torch.Generator(device=device).manual_seed(config.seed * 100_003 + epoch)
+    order = torch.randperm(len(labels), generator=generator, device=device)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    bar = StepBar(setup.steps_per_epoch, f"epoch {epoch + 1}/{config.epochs}")
+    for i in range(setup.steps_per_epoch):
+        idx = order[i * config.batch_size : (i + 1) * config.batch_size]  # (B,) on the device
+        x = flip_and_shift(images[idx].float().div_(255), config.translate, config.flip, generator)
+        x = x.contiguous(memory_format=torch.channels_last)
+        y = labels[idx]
+        loss, logits = train_step(setup, state, x, y)
+        loss_sum += loss * len(y)
+        correct += (logits.argmax(1) == y).sum()
+        probes.record(setup, state)
+        bar.update(i, min((i + 1) * config.batch_size, len(labels)), loss_sum, correct)
+    bar.close()
+    return loss_sum.item() / len(labels), correct.item() / len(labels)
+
+
+def run_epoch(setup: Setup, state: RunState, probes: Probes, epoch: int) -> dict:
+    """Train one epoch and test it (fp32 after the last); returns its history row."""
+    config = setup.config
+    started = time.perf_counter()
+    train_loss, train_accuracy = train_epoch(setup, state, probes, epoch)
+    train_seconds = time.perf_counter() - started
+    bf16 = config.amp and epoch + 1 < config.epochs
+    test_loss, test_accuracy = evaluate(setup.model, setup.test, setup.device, bf16=bf16)
+    state.epoch = epoch + 1
+    return {
         "epoch": state.epoch,
         "step": state.step,
-        "complete": state.epoch >= config.epochs,
-        "config": config.to_json(),
-        "history": state.history,
-        "snapshot_steps": state.snapshot_steps,
-        "info_coords": torch.stack(state.info_coords),
-        **extra,
+        "train_loss": train_loss,
+        "train_accuracy": train_accuracy,
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
+        "learning_rate": setup.optimizer.param_groups[0]["lr"],
+        "seconds": time.perf_counter() - started,
+        "images_per_second": len(setup.train.labels) / train_seconds,
     }
+
+
+def save_snapshots(path: Path, setup: Setup, probes: Probes, state: RunState) -> None:
+    """Write `snapshots.npz` (the README's run-folder table) once the last epoch is done."""
+    labels = setup.test.labels.cpu()
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-
-
-def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunState:
-    """Restore model, optimiser and run state from `path`, refusing another configuration."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    saved = dict(checkpoint["config"], device=config.device)
-    if TrainConfig.from_json(saved) != config:
-        raise TrainError(
-            f"{path} was trained with another configuration ({checkpoint['config']}); resume "
-            "with the same preset and flags, or start a fresh run in another --run folder"
+        snapshots.save(
+            tmp,
+            indices=probes.indices,
+            labels=labels[probes.indices],
+            steps=state.snapshot_steps,
+            epochs=[s / setup.steps_per_epoch for s in state.snapshot_steps],
+            coords=probes.coords(state),
+            class_names=setup.test.class_names,
+            info_indices=probes.info,
+            info_labels=labels[probes.info],
+            info_coords=torch.stack(state.info_coords),
         )
-    model.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    torch.set_rng_state(checkpoint["rng"]["torch"])
-    return RunState(
-        epoch=checkpoint["epoch"],
-        step=checkpoint["step"],
-        history=list(checkpoint["history"]),
-        snapshot_steps=list(checkpoint["snapshot_steps"]),
-        info_coords=list(checkpoint["info_coords"].unbind(0)),
-    )
-
-
-def check_fresh_start(path: Path) -> None:
-    """Refuse to overwrite an unfinished run silently: the user must resume or remove it."""
-    if not path.is_file():
-        return
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not checkpoint.get("complete", False):
-        raise TrainError(
-            f"{path} holds an unfinished run (epoch {checkpoint['epoch']} of "
-            f"{checkpoint['config']['epochs']}); add --resume (make: RESUME=1) to continue it, "
-            "or delete the run folder to start over"
-        )
-
-
-def summary_line(row: dict, epochs: int) -> str:
-    return (
-        f"epoch {row['epoch']}/{epochs}  loss {row['train_loss']:.3f}  "
-        f"train_acc {row['train_accuracy']:.4f}  test_acc {row['test_accuracy']:.4f}  "
-        f"{row['images_per_second']:,.0f} img/s  {row['seconds']:.1f} s"
-    )
 
 
 def train(
@@ -189,108 +280,20 @@ def train(
     resume checks pass; `model` defaults to the network `config` describes (the benchmark passes
     its control variants).
     """
-    device = pick_device(config.device)
-    torch.manual_seed(config.seed)
-    model = model or build_model(config, len(train_split.class_names))
-    model = model.to(device).to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, config)
+    setup = set_up(config, train_split, test_split, model)
     checkpoint_path = run / "checkpoint.pt"
-    state = RunState()
-    if resume and checkpoint_path.is_file():
-        state = load_checkpoint(checkpoint_path, config, model, optimizer)
-        print(f"resuming {checkpoint_path} after epoch {state.epoch}")
-    elif not resume:
-        check_fresh_start(checkpoint_path)
+    state = start_state(checkpoint_path, resume, config, setup.model, setup.optimizer)
     write_json(run / "config.json", record)
-
-    images, labels = train_split.images, train_split.labels
-    if config.train_subset:
-        images, labels = images[: config.train_subset], labels[: config.train_subset]
-    steps_per_epoch = math.ceil(len(labels) / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    probe = snapshots.probe_indices(test_split.labels, len(test_split.class_names))
-    info = snapshots.probe_indices(test_split.labels, len(test_split.class_names), snapshots.INFO_PER_CLASS)
-    info_images, probe_rows = test_split.images[info], snapshots.rows_of(probe, info)
-    wanted_steps = set(snapshots.snapshot_steps(total_steps, config.snapshot_frames))
-    extra = {"class_names": train_split.class_names, "probe_indices": probe}
-
-    def record_snapshot() -> None:
-        if state.step in wanted_steps and state.step not in state.snapshot_steps:
-            state.snapshot_steps.append(state.step)
-            # one bf16 pass (a resumed run reproduces it bit for bit): binning, KDE and the GIF's
-            # points need no more precision, and the probe images are rows of the information subset
-            state.info_coords.append(bottleneck_of(model, info_images, device, bf16=True))
-
-    def probe_coords() -> torch.Tensor:
-        """(frames, 100, D): the probe images' rows of every information-subset snapshot."""
-        return torch.stack(state.info_coords)[:, probe_rows]
-
-    record_snapshot()
+    probes = Probes.choose(setup)
+    extra = {"class_names": train_split.class_names, "probe_indices": probes.indices}
+    clock = RunClock(config.epochs, state.epoch, sum(row["seconds"] for row in state.history))
+    probes.record(setup, state)
     for epoch in range(state.epoch, config.epochs):
-        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        order = torch.randperm(len(labels), generator=generator)
-        started = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}", leave=False)
-        for i in bar:
-            idx = order[i * config.batch_size : (i + 1) * config.batch_size]
-            x = flip_and_shift(images[idx].float().div_(255), config.translate, config.flip, generator)
-            x = x.to(device).contiguous(memory_format=torch.channels_last)
-            y = labels[idx].to(device)
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, state.step, total_steps, steps_per_epoch)
-            with autocast(device):
-                logits, auxiliary = model.training_logits(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
-            objective = loss  # the history reports the bottleneck's loss, comparable with the test loss
-            if auxiliary is not None:
-                objective = loss + config.auxiliary_weight * F.cross_entropy(
-                    auxiliary.float(), y, label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            optimizer.step()
-            state.step += 1
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
-            record_snapshot()
-            if i % 20 == 0:
-                seen = min((i + 1) * config.batch_size, len(labels))
-                bar.set_postfix(
-                    loss=f"{loss_sum.item() / seen:.3f}",
-                    acc=f"{correct.item() / seen:.3f}",
-                    img_s=f"{seen / (time.perf_counter() - started):,.0f}",
-                )
-        train_seconds = time.perf_counter() - started
-        test_loss, test_accuracy = evaluate(model, test_split, device, bf16=epoch + 1 < config.epochs)
-        state.epoch = epoch + 1
-        row = {
-            "epoch": state.epoch,
-            "step": state.step,
-            "train_loss": loss_sum.item() / len(labels),
-            "train_accuracy": correct.item() / len(labels),
-            "test_loss": test_loss,
-            "test_accuracy": test_accuracy,
-            "learning_rate": optimizer.param_groups[0]["lr"],
-            "seconds": time.perf_counter() - started,
-            "images_per_second": len(labels) / train_seconds,
-        }
+        row = run_epoch(setup, state, probes, epoch)
         state.history.append(row)
         write_json(run / "history.json", state.history)
-        save_checkpoint(checkpoint_path, model, optimizer, config, state, {**extra, "snapshot_coords": probe_coords()})
-        print(summary_line(row, config.epochs), flush=True)
-
-    with atomic_path(run / "snapshots.npz") as tmp:
-        snapshots.save(
-            tmp,
-            indices=probe,
-            labels=test_split.labels[probe],
-            steps=state.snapshot_steps,
-            epochs=[s / steps_per_epoch for s in state.snapshot_steps],
-            coords=probe_coords(),
-            class_names=test_split.class_names,
-            info_indices=info,
-            info_labels=test_split.labels[info],
-            info_coords=torch.stack(state.info_coords),
-        )
+        save_checkpoint(checkpoint_path, setup.model, setup.optimizer, config, state,
+                        {**extra, "snapshot_coords": probes.coords(state)})
+        print(epoch_line(row, clock, time.perf_counter()), flush=True)
+    save_snapshots(run / "snapshots.npz", setup, probes, state)
     return state.history[-1]

@@ -1,0 +1,100 @@
+"""The run's checkpoint: what it holds, writing it, resuming from it, refusing to overwrite it.
+
+`RUN/checkpoint.pt` is rewritten atomically after every epoch with the model and optimiser
+weights, the step, the RNG state, the configuration, the history and the snapshots so far, as
+tensors and plain types, so that it loads with `torch.load(weights_only=True)` and a resumed run
+repeats an unbroken one exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from analyzer.artifacts import atomic_path
+from trainer.config import TrainConfig
+
+
+class TrainError(RuntimeError):
+    """A run that cannot start or continue: no such device, or a checkpoint that cannot be resumed
+    or must not be overwritten."""
+
+
+@dataclass
+class RunState:
+    """What a checkpoint holds beyond the model and optimiser weights."""
+
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimiser steps taken
+    history: list[dict] = field(default_factory=list)
+    snapshot_steps: list[int] = field(default_factory=list)
+    info_coords: list[torch.Tensor] = field(default_factory=list)  # each (1000, D); the probe's are rows of them
+
+
+def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: RunState, extra: dict) -> None:
+    """Everything needed to resume, as tensors and plain types (loads with weights_only=True)."""
+    payload = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": {"step": state.step},
+        "rng": {"torch": torch.get_rng_state()},
+        "epoch": state.epoch,
+        "step": state.step,
+        "complete": state.epoch >= config.epochs,
+        "config": config.to_json(),
+        "history": state.history,
+        "snapshot_steps": state.snapshot_steps,
+        "info_coords": torch.stack(state.info_coords),
+        **extra,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunState:
+    """Restore model, optimiser and run state from `path`, refusing another configuration (the
+    device aside: a run may continue on other hardware)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    saved = dict(checkpoint["config"], device=config.device)
+    if TrainConfig.from_json(saved) != config:
+        raise TrainError(
+            f"{path} was trained with another configuration ({checkpoint['config']}); resume "
+            "with the same preset and flags, or start a fresh run in another --run folder"
+        )
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])  # moves the momenta to the parameters' device
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+    return RunState(
+        epoch=checkpoint["epoch"],
+        step=checkpoint["step"],
+        history=list(checkpoint["history"]),
+        snapshot_steps=list(checkpoint["snapshot_steps"]),
+        info_coords=list(checkpoint["info_coords"].unbind(0)),
+    )
+
+
+def check_fresh_start(path: Path) -> None:
+    """Refuse to overwrite an unfinished run silently: the user must resume or remove it."""
+    if not path.is_file():
+        return
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if not checkpoint.get("complete", False):
+        raise TrainError(
+            f"{path} holds an unfinished run (epoch {checkpoint['epoch']} of "
+            f"{checkpoint['config']['epochs']}); add --resume (make: RESUME=1) to continue it, "
+            "or delete the run folder to start over"
+        )
+
+
+def start_state(path: Path, resume: bool, config: TrainConfig, model, optimizer) -> RunState:
+    """The resume policy: continue the checkpoint when asked to and it exists, refuse to start over
+    an unfinished one when not asked to, else start fresh."""
+    if resume and path.is_file():
+        state = load_checkpoint(path, config, model, optimizer)
+        print(f"resuming {path} after epoch {state.epoch}")
+        return state
+    if not resume:
+        check_fresh_start(path)
+    return RunState()
