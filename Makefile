@@ -45,7 +45,7 @@ imports = $(shell '$(PYTHON)' -c 'import modulefinder, os, sys; f = modulefinder
 TRAINER_SRC := $(call imports,trainer.__main__)
 EXPORTER_SRC := $(call imports,exporter.__main__)
 ANALYZER_SRC := $(call imports,analyzer.__main__)
-SITE_SRC := $(call imports,analyzer.site) $(wildcard site_templates/*)
+SITE_SRC := $(call imports,site_renderer.__main__) $(wildcard site_templates/*)
 LOCAL_DATA := $(if $(FASHION_MNIST_DIR),--local-dir '$(FASHION_MNIST_DIR)')
 
 .PHONY: help install data train export analyze site all serve test lint bench clean
@@ -91,7 +91,7 @@ $(RUN)/analysis/results.json: $(RUN)/model.onnx $(RUN)/snapshots.npz $(RUN)/hist
 site: $(RUN)/site/index.html ## render the static report into RUN/site
 
 $(RUN)/site/index.html: $(RUN)/analysis/results.json $(RUN)/export_report.json $(RUN)/config.json $(SITE_SRC)
-	'$(PY)' -m analyzer.site --run '$(RUN)'
+	'$(PY)' -m site_renderer --run '$(RUN)'
 
 all: site ## data -> train -> export -> analyze -> site
 
@@ -107,7 +107,7 @@ $(BROWSER_STAMP): tests/install_browser.sh $(VENV_STAMP)
 	touch '$@'
 
 lint: $(VENV_STAMP) ## ruff
-	'$(PY)' -m ruff check trainer exporter analyzer tests bench
+	'$(PY)' -m ruff check trainer exporter analyzer fmnist_common site_renderer tests bench
 
 bench: $(VENV_STAMP) $(DATA_STAMP) ## measure speed and accuracy into bench/results.json
 	'$(PY)' bench/run.py --data-dir '$(DATA_DIR)'

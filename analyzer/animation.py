@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from analyzer.artifacts import atomic_path
 from analyzer.figures import class_colours, class_legend, padded_limits, plt
+from fmnist_common.artifacts import atomic_path
 
 FRAME_MS = 80  # every frame but the last, unless the caller chooses
 LAST_FRAME_MS = 2500  # hold the trained state

@@ -13,12 +13,12 @@ from __future__ import annotations
 import sys
 import warnings
 
-from analyzer.artifacts import FolderBusy, NotReplaceable
 from analyzer.config import ConfigError, parse
-from analyzer.idx import IdxError
 from analyzer.inputs import RunFileError
 from analyzer.onnx_model import ModelError
 from analyzer.report import OutputError, analyse
+from fmnist_common.artifacts import FolderBusy, NotReplaceable
+from fmnist_common.idx import IdxError
 
 EXPECTED = (ConfigError, ModelError, IdxError, RunFileError, OutputError, FolderBusy, NotReplaceable)
 

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from analyzer import animation, calibration, information
-from analyzer.flags import flag, option
+from fmnist_common.flags import add_flags, flag, option
 
 
 class ConfigError(ValueError):
@@ -22,8 +22,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class AnalyzeConfig:
     model: str = option(None, "ONNX model following the interface (README: the model interface)", required=True)
-    data: str = option(None, "dataset root holding FashionMNIST/raw/ (the test files; the training files "
-                             "too for nearest neighbours)", required=True)
+    data: str = option(None, "folder holding the Fashion-MNIST files (.gz or extracted), or a data root holding "
+                             "them under FashionMNIST/raw/ (the test files; the training files too for the "
+                             "nearest neighbours)", required=True)
     out: str = option(None, "folder for results.json and the figures, replaced whole on success", required=True)
     snapshots: str | None = option(None, "snapshots.npz from training, for the GIF, replay and information plane")
     history: str | None = option(None, "history.json from training, for the training curves")
@@ -56,15 +57,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     """One flag per field of AnalyzeConfig, with its default in the help."""
     parser = argparse.ArgumentParser(prog="python -m analyzer", description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    for spec in dataclasses.fields(AnalyzeConfig):
-        meta = dict(spec.metadata)
-        help_text = meta.pop("help")
-        if spec.type == "bool":
-            parser.add_argument(f"--{flag(spec.name)}", action="store_true", help=help_text)
-            continue
-        kind = {"int": int, "float": float}.get(spec.type, str)
-        suffix = "" if spec.default is None else " (default: %(default)s)"
-        parser.add_argument(f"--{flag(spec.name)}", type=kind, default=spec.default, help=help_text + suffix, **meta)
+    add_flags(parser, dataclasses.fields(AnalyzeConfig), None, keep_unset=False)
     return parser
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from analyzer import metrics
-from analyzer.artifacts import write_bytes
 from analyzer.figures import plain, plt, save_figure
 from analyzer.inputs import Evaluation
+from fmnist_common.artifacts import write_bytes
 
 FIGURES = {"confusion_matrix": "confusion_matrix.png"}
 CELLS = "confusion/cells.js"

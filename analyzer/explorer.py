@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from analyzer.artifacts import atomic_path, write_bytes
 from analyzer.figures import class_colours, padded_limits
 from analyzer.inputs import Evaluation
+from fmnist_common.artifacts import atomic_path, write_bytes
 
 TILE = 28
 SPRITE_COLUMNS = 100

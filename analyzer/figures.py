@@ -24,7 +24,7 @@ from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from analyzer.artifacts import atomic_path  # noqa: E402
+from fmnist_common.artifacts import atomic_path  # noqa: E402
 
 THUMBNAIL_SCALE = 4  # 28 px -> 112 px, nearest neighbour: pixels stay crisp on a web page
 DPI = 110

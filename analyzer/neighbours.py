@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from analyzer import figures
-from analyzer.artifacts import atomic_path
 from analyzer.figures import plt, save_figure
-from analyzer.idx import has_train_set, load_train_set, raw_folder
 from analyzer.inputs import Evaluation
 from analyzer.onnx_model import LoadedModel, infer
+from fmnist_common.artifacts import atomic_path
+from fmnist_common.idx import files_folder, has_train_set, load_train_set
 
 FIGURES = {"near_copies": "near_copies.png"}
 TRAIN_POINTS = "train_points.npz"
@@ -167,7 +167,7 @@ def analyse(model: LoadedModel, ev: Evaluation, hard_negatives: dict, k: int, ba
     """
     if not has_train_set(data_dir):
         return {"available": False,
-                "note": f"the training files are not in {raw_folder(data_dir)}, so no training image is compared"}
+                "note": f"the training files are not in {files_folder(data_dir)}, so no training image is compared"}
     images, labels, train_sha256 = load_train_set(data_dir)
     train, test = as_vectors(images), as_vectors(ev.images)
     train_coords, seconds = training_points(model, images, train_sha256, batch_size, previous, out)

@@ -19,12 +19,16 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-INPUT_NAME = "image"
-OUTPUT_NAMES = ("logits", "bottleneck")
-INPUT_SHAPE = (1, 28, 28)  # after the batch axis
+from fmnist_common.interface import (
+    DEFAULT_RANGE,
+    INPUT_NAME,
+    INPUT_RANGES,
+    INPUT_SHAPE,
+    OUTPUT_NAMES,
+    run_batches,
+)
+
 PROBE_BATCH = 3  # images of the trial run at load time: any size but a fixed batch's likely 1
-INPUT_RANGES = {"0..1": 255.0, "0..255": 1.0}  # metadata input_range -> divisor of the uint8 pixels
-DEFAULT_RANGE = "0..1"  # a model without input_range metadata: the documented interface
 # element types onnxruntime returns as numpy numbers; each is read as float32
 NUMERIC_TYPES = {f"tensor({t})" for t in ("float", "double", "float16", "int8", "int16", "int32", "int64",
                                           "uint8", "uint16", "uint32", "uint64")}
@@ -192,22 +196,6 @@ def trial_run(path: Path, session: ort.InferenceSession, class_names: list[str])
             "as a plane and needs at least 2"
         )
     return int(coords.shape[1])
-
-
-def as_input(images: np.ndarray, input_range: str = DEFAULT_RANGE) -> np.ndarray:
-    """uint8 images (N, 28, 28) as the graph's input: float32 (N, 1, 28, 28) in [0, 1] (or [0, 255])."""
-    return images[:, None].astype(np.float32) / INPUT_RANGES[input_range]
-
-
-def run_batches(session: ort.InferenceSession, images: np.ndarray, batch_size: int,
-                input_range: str = DEFAULT_RANGE) -> tuple[np.ndarray, np.ndarray]:
-    """(logits, bottleneck) float32 of uint8 images (N, 28, 28), run `batch_size` at a time: the one
-    batched-inference loop of the project (analysis, export parity, benchmark). Outputs of another
-    numeric type are read as float32 here, so no later step meets integers or float16."""
-    parts = [session.run(list(OUTPUT_NAMES), {INPUT_NAME: as_input(images[start : start + batch_size], input_range)})
-             for start in range(0, len(images), batch_size)]
-    logits, coords = (np.concatenate([p[i] for p in parts]).astype(np.float32, copy=False) for i in range(2))
-    return logits, coords
 
 
 def infer(model: LoadedModel, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray, float]:

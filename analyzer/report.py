@@ -28,12 +28,12 @@ from analyzer import (
     neighbours,
     training_curves,
 )
-from analyzer.artifacts import atomic_path, check_replaceable, folder_lock, published_folder, write_json
 from analyzer.config import AnalyzeConfig
 from analyzer.figures import figure_font, glyph_warnings_silenced, undrawable
-from analyzer.idx import load_test_set
 from analyzer.inputs import evaluate, read_history, read_snapshots
 from analyzer.onnx_model import LoadedModel, ModelError, load
+from fmnist_common.artifacts import atomic_path, check_replaceable, folder_lock, published_folder, write_json
+from fmnist_common.idx import load_test_set
 
 RUN_FILES = ("model.onnx", "checkpoint.pt", "snapshots.npz", "history.json")  # a run folder mistaken for --out
 

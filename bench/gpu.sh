@@ -75,7 +75,7 @@ from pathlib import Path
 
 import torch
 
-from analyzer.artifacts import write_json
+from fmnist_common.artifacts import write_json
 
 run, gpu_name, *stages = sys.argv[1:]
 history = json.loads((Path(run) / "history.json").read_text())

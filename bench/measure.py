@@ -21,8 +21,8 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analyzer.idx import load_test_set  # noqa: E402
-from analyzer.onnx_model import as_input, run_batches  # noqa: E402
+from fmnist_common.idx import load_test_set  # noqa: E402
+from fmnist_common.interface import as_input, run_batches  # noqa: E402
 from trainer import data  # noqa: E402
 from trainer.config import THREADS, TrainConfig  # noqa: E402
 from trainer.model import build_model  # noqa: E402
@@ -95,7 +95,7 @@ def stage_times(run: Path, data_dir: str, repeats: int = 3) -> dict:
     shutil.rmtree(run / "analysis", ignore_errors=True)
     first = timed(analyse)
     reruns = [timed(analyse) for _ in range(repeats)]
-    site_seconds = timed([python, "-m", "analyzer.site", "--run", str(run)])
+    site_seconds = timed([python, "-m", "site_renderer", "--run", str(run)])
     site_bytes = sum(f.stat().st_size for f in (run / "site").rglob("*") if f.is_file())
     results = json.loads((run / "analysis" / "results.json").read_text())
     return {

@@ -28,7 +28,6 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analyzer.artifacts import write_json  # noqa: E402
 from bench.controls import VARIANTS  # noqa: E402
 from bench.measure import (  # noqa: E402
     evaluation_candidates,
@@ -37,6 +36,7 @@ from bench.measure import (  # noqa: E402
     stage_times,
     timed,
 )
+from fmnist_common.artifacts import write_json  # noqa: E402
 from trainer.config import THREADS, TrainConfig  # noqa: E402
 from trainer.model import multiply_accumulates  # noqa: E402
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from analyzer.artifacts import write_bytes, write_json
-from analyzer.idx import IdxError, load_test_set
 from exporter.onnx_export import ExportError, export_onnx, load_trained, metadata
 from exporter.parity import compare, failures
+from fmnist_common.artifacts import write_bytes, write_json
+from fmnist_common.idx import IdxError, load_test_set
 from trainer.config import THREADS
 
 

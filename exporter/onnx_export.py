@@ -17,7 +17,7 @@ from pathlib import Path
 import onnx
 import torch
 
-from analyzer.onnx_model import INPUT_NAME, OUTPUT_NAMES
+from fmnist_common.interface import INPUT_NAME, OUTPUT_NAMES
 from trainer.config import TrainConfig
 from trainer.model import BottleneckCNN, build_model
 

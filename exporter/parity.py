@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from analyzer.onnx_model import as_input, run_batches
+from fmnist_common.interface import as_input, run_batches
 from trainer.model import EVAL_BATCH
 
 TOLERANCE = 1e-4  # largest allowed |torch - onnxruntime| of any logit or bottleneck coordinate

@@ -1,4 +1,4 @@
 """The report's page templates, mkdocs configuration and explorer assets, installed as package data.
 
-`analyzer.site` reads them with `importlib.resources`, so a non-editable install renders too.
+`site_renderer` reads them with `importlib.resources`, so a non-editable install renders too.
 """

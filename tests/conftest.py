@@ -63,7 +63,7 @@ def run_copy(smoke_run, tmp_path) -> Path:
 def smoke_site(smoke_run, data_dir) -> Path:
     """The smoke run analysed and rendered into smoke_run/site (once per session)."""
     from analyzer.cli import main as analyze_main
-    from analyzer.site import main as site_main
+    from site_renderer.cli import main as site_main
 
     assert analyze_main(["--model", str(smoke_run / "model.onnx"), "--data", str(data_dir),
                          "--snapshots", str(smoke_run / "snapshots.npz"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from analyzer.artifacts import folder_lock, published_folder
+from fmnist_common.artifacts import folder_lock, published_folder
 from tests.fault_injection import arm
 
 
@@ -31,7 +31,7 @@ def render_stub(run: str, version: str) -> None:
         (staging / "site" / "index.html").write_text(version)
         (staging / "mkdocs.yml").write_text(version)
 
-    from analyzer import site
+    from site_renderer import render as site
 
     real, site.build = site.build, build
     try:  # called in the test's own process too, where the real build must come back

@@ -12,8 +12,8 @@ import onnx
 import pytest
 
 from analyzer import inputs, report
-from analyzer.artifacts import folder_lock
 from analyzer.cli import main
+from fmnist_common.artifacts import folder_lock
 from tests.handmade import images_with_pixels, linear_pixel_model, write_test_set
 
 NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress"]

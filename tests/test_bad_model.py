@@ -15,7 +15,7 @@ from onnx import TensorProto
 
 from analyzer.cli import main
 from analyzer.hard_negatives import MAX_NAME_BYTES, folder_names
-from analyzer.site import main as render
+from site_renderer.cli import main as render
 from tests.handmade import images_with_pixels, linear_pixel_model, write_test_set
 from tests.html_pages import read_page
 

@@ -12,9 +12,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from analyzer.idx import load_test_set
 from exporter.cli import main
 from exporter.onnx_export import ExportError, check_inference_only
+from fmnist_common.idx import load_test_set
 from trainer.config import TrainConfig
 from trainer.model import build_model
 

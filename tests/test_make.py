@@ -72,7 +72,7 @@ def test_touching_the_checkpoint_reruns_only_what_follows(made, venv):
     run, variables = made
     (run / "checkpoint.pt").touch()
     ran = make(venv, "all", *variables).stdout
-    assert "-m exporter" in ran and "-m analyzer --model" in ran and "-m analyzer.site" in ran
+    assert "-m exporter" in ran and "-m analyzer --model" in ran and "-m site_renderer" in ran
     assert "-m trainer" not in ran
     assert make(venv, "-q", "all", *variables, check=False).returncode == 0
 
@@ -97,13 +97,16 @@ def stage_sources(root: Path) -> dict[str, set[str]]:
 @pytest.mark.parametrize(
     ("stage", "needs", "not_needed"),
     [
-        ("TRAINER_SRC", {"trainer/train.py", "trainer/data.py", "analyzer/artifacts.py", "analyzer/idx.py"},
-         {"exporter/cli.py", "analyzer/report.py", "analyzer/site.py"}),
-        ("EXPORTER_SRC", {"exporter/parity.py", "trainer/model.py", "trainer/config.py", "analyzer/idx.py"},
-         {"trainer/train.py", "trainer/data.py", "analyzer/report.py", "analyzer/site.py"}),
-        ("ANALYZER_SRC", {"analyzer/cli.py", "analyzer/report.py", "analyzer/information.py"},
-         {"analyzer/site.py", "trainer/model.py"}),
-        ("SITE_SRC", {"analyzer/site.py", "site_templates/index.md.j2"}, {"analyzer/report.py"}),
+        ("TRAINER_SRC", {"trainer/train.py", "trainer/data.py", "fmnist_common/artifacts.py", "fmnist_common/idx.py"},
+         {"exporter/cli.py", "analyzer/report.py", "site_renderer/render.py"}),
+        ("EXPORTER_SRC", {"exporter/parity.py", "trainer/model.py", "trainer/config.py", "fmnist_common/idx.py",
+                          "fmnist_common/interface.py"},
+         {"trainer/train.py", "trainer/data.py", "analyzer/report.py", "site_renderer/render.py"}),
+        ("ANALYZER_SRC", {"analyzer/cli.py", "analyzer/report.py", "analyzer/information.py",
+                          "fmnist_common/interface.py"},
+         {"site_renderer/render.py", "trainer/model.py"}),
+        ("SITE_SRC", {"site_renderer/cli.py", "site_renderer/render.py", "site_templates/index.md.j2"},
+         {"analyzer/report.py"}),
     ],
 )
 def test_each_stage_depends_on_the_code_it_imports(stage, needs, not_needed):
@@ -174,7 +177,7 @@ def test_the_recipes_pass_each_folder_as_one_quoted_word(venv, tmp_path):
         f"{python} -m trainer data --data-dir '{data}' --local-dir '{local}'",
         f"{python} -m trainer train --run '{run}' --preset 'smoke' --data-dir '{data}' --local-dir '{local}' ",
     ]
-    assert f"{python} -m analyzer.site --run '{run}'" in planned
+    assert f"{python} -m site_renderer --run '{run}'" in planned
 
 
 @pytest.mark.parametrize("value", ["", ".", "..", "/", str(REPO), f"{REPO}/", "runs/.."])
@@ -274,3 +277,27 @@ def test_clean_leaves_a_folder_the_trainer_did_not_start(venv, tmp_path, config)
 
 def test_clean_of_a_missing_run_does_nothing(venv, tmp_path):
     assert make(venv, "clean", f"RUN={tmp_path / 'never'}").stdout == ""
+
+
+def test_no_stage_depends_on_another_stages_package():
+    """What stages share lives in fmnist_common: training and export never read analyzer/ or the
+    site's code, and the analysis never the site's."""
+    sources = stage_sources(REPO)
+    for stage, foreign in (("TRAINER_SRC", ("analyzer/", "exporter/", "site_renderer/")),
+                           ("EXPORTER_SRC", ("analyzer/", "site_renderer/")),
+                           ("ANALYZER_SRC", ("trainer/", "exporter/", "site_renderer/")),
+                           ("SITE_SRC", ("trainer/", "exporter/"))):
+        assert not [f for f in sources[stage] if f.startswith(foreign)], stage
+
+
+@pytest.mark.slow
+def test_editing_analysis_or_site_code_never_retrains_or_reexports(made, venv):
+    """Touching every file of analyzer/, site_renderer/ and site_templates/ leaves the model current."""
+    run, variables = made
+    touched = [p for folder in ("analyzer", "site_renderer", "site_templates") for p in (REPO / folder).iterdir()
+               if p.is_file()]
+    later = max(p.stat().st_mtime for p in [run / "model.onnx", run / "checkpoint.pt"]) + 5
+    for path in touched:
+        os.utime(path, (later, later))
+    assert make(venv, "-q", "export", *variables, check=False).returncode == 0
+    assert make(venv, "-q", "site", *variables, check=False).returncode == 1  # the analysis and site do rerun

@@ -10,7 +10,8 @@ import subprocess
 import markdown
 import pytest
 
-from analyzer import markup, site
+from site_renderer import markup
+from site_renderer import render as site
 
 HOSTILE = [
     "[click](javascript:alert(1))",

@@ -10,8 +10,8 @@ import onnxruntime as ort
 
 from analyzer import neighbours
 from analyzer.cli import main
-from analyzer.idx import load_test_set, load_train_set
 from analyzer.onnx_model import load
+from fmnist_common.idx import load_test_set, load_train_set
 from tests.handmade import images_with_pixels, linear_pixel_model, write_test_set
 
 

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzer import site
-from analyzer.artifacts import MARKER
 from analyzer.cli import main as analyse_main
+from fmnist_common.artifacts import MARKER
+from site_renderer import render as site
+from site_renderer.cli import main as site_main
 from tests.conftest import REPO
 from tests.fault_injection import KILLED
 from tests.handmade import images_with_pixels, linear_pixel_model, write_test_set
@@ -157,7 +158,7 @@ def test_the_site_never_replaces_what_it_did_not_write(tmp_path, capsys, name):
     else:
         mine.mkdir()
         (mine / "notes.txt").write_text("mine")
-    assert site.main(["--run", str(run)]) == 2
+    assert site_main(["--run", str(run)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {mine} ") and err.count("\n") == 1
     assert "left as it is" in err and "pass another --run" in err
@@ -167,7 +168,7 @@ def test_the_site_never_replaces_what_it_did_not_write(tmp_path, capsys, name):
 def test_the_mkdocs_child_dies_with_a_killed_build(smoke_site, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(smoke_site / "analysis", run / "analysis")
-    parent = subprocess.Popen([sys.executable, "-m", "analyzer.site", "--run", str(run)], cwd=REPO,
+    parent = subprocess.Popen([sys.executable, "-m", "site_renderer", "--run", str(run)], cwd=REPO,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     child = None
     deadline = time.monotonic() + 60

@@ -15,7 +15,8 @@ import jinja2
 import numpy as np
 import pytest
 
-from analyzer import site
+from site_renderer import render as site
+from site_renderer.cli import main as site_main
 from tests.html_pages import read_page
 
 PAGES = ["index", "bottleneck", "explorer", "information_plane", "confusion", "hard_negatives", "calibration", "model"]
@@ -110,7 +111,7 @@ def test_export_limits_come_from_the_export_report(smoke_site, tmp_path):
     export = json.loads((smoke_site / "export_report.json").read_text())
     (run / "export_report.json").write_text(json.dumps({**export, "consistency_tolerance": 3e-6,
                                                         "tie_tolerance": 2e-4}))
-    assert site.main(["--run", str(run)]) == 0
+    assert site_main(["--run", str(run)]) == 0
     parity = read_page(run / "site" / "model.html").tables[2]
     sizes = ", ".join(str(b) for b in export["batch_sizes"])
     assert [f"outputs across batch sizes {sizes}", f"{export['max_abs_diff_across_batch_sizes']:.2e}", "3e-06"] \
@@ -127,7 +128,7 @@ def test_templates_refuse_undefined_values(tmp_path):
 
 
 def test_missing_analysis_is_a_clear_error(tmp_path, capsys):
-    assert site.main(["--run", str(tmp_path)]) == 2
+    assert site_main(["--run", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
         f'error: {tmp_path / "analysis" / "results.json"} not found; run "make analyze" '
         "(or the stage that writes it) first\n"
@@ -137,13 +138,13 @@ def test_missing_analysis_is_a_clear_error(tmp_path, capsys):
 def test_a_failed_build_leaves_the_previous_report(smoke_site, tmp_path, capsys):
     run = tmp_path / "run"
     shutil.copytree(smoke_site / "analysis", run / "analysis")
-    assert site.main(["--run", str(run)]) == 0
+    assert site_main(["--run", str(run)]) == 0
     before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and "analysis" not in p.parts}
     results = results_of(run)
     results["accuracy"] = None  # a value the templates must not show as "None"
     (run / "analysis" / "results.json").write_text(json.dumps(results))
     capsys.readouterr()
-    assert site.main(["--run", str(run)]) == 2
+    assert site_main(["--run", str(run)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {run / 'analysis' / 'results.json'} does not fit the page templates (")
     assert err.count("\n") == 1
@@ -156,7 +157,7 @@ def test_a_second_build_into_the_same_run_is_refused(smoke_site, tmp_path, capsy
     shutil.copytree(smoke_site / "analysis", run / "analysis")
     with open(run / ".site.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        assert site.main(["--run", str(run)]) == 2
+        assert site_main(["--run", str(run)]) == 2
     assert capsys.readouterr().err == (
         f"error: {run / 'site'} is being written by another run (it holds {run / '.site.lock'}); wait for it to "
         "finish or choose another output folder\n"

@@ -1,7 +1,7 @@
 """A model trained elsewhere, analysed and published from a plain install of the `analyze` extra.
 
 Installs the project (not editable, no torch) into a fresh virtual environment, then for
-handmade models with D = 2 and D = 16 runs `python -m analyzer` and `python -m analyzer.site` with
+handmade models with D = 2 and D = 16 runs `python -m analyzer` and `python -m site_renderer` with
 that environment's Python from a folder outside the checkout. The templates must come with the
 package, the pages needing training artefacts must be left out, and the built site must load clean
 in the browser.
@@ -71,7 +71,7 @@ def foreign_site(request, installed) -> tuple[Path, int]:
         shutil.copy2(model, folder / "model.onnx")
     run([str(python), "-m", "analyzer", "--model", str(model), "--data", str(root / "data"),
          "--out", str(folder / "analysis")], work)
-    run([str(python), "-m", "analyzer.site", "--run", str(folder)], work)
+    run([str(python), "-m", "site_renderer", "--run", str(folder)], work)
     return folder, dim
 
 

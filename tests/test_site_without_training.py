@@ -17,7 +17,7 @@ import onnx
 import pytest
 
 from analyzer.cli import main as analyze
-from analyzer.site import main as render
+from site_renderer.cli import main as render
 from tests.handmade import linear_pixel_model, write_test_set
 from tests.html_pages import read_page
 

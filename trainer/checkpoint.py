@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from analyzer.artifacts import atomic_path
+from fmnist_common.artifacts import atomic_path
 from trainer.config import TrainConfig
 
 

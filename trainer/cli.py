@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import torchvision
 
-from analyzer.flags import flag
+from fmnist_common.flags import add_flags
 from trainer import data
 from trainer.checkpoint import TrainError
 from trainer.config import PRESETS, THREADS, ConfigError, TrainConfig, resolve
@@ -41,26 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.add_argument("--run", default="runs/default", help="run folder (default: %(default)s)")
     train_cmd.add_argument("--preset", default="default", choices=list(PRESETS),
                            help="named recipe the flags below override (default: %(default)s)")
-    add_config_flags(train_cmd)
+    add_flags(train_cmd, FLAG_FIELDS, PRESETS["default"], keep_unset=True)
     train_cmd.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
     return parser
 
 
 # Every TrainConfig field but `preset`, which names the values the others override.
 FLAG_FIELDS = tuple(spec for spec in dataclasses.fields(TrainConfig) if spec.name != "preset")
-
-
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of FLAG_FIELDS, defaulting to None: keep the preset's value."""
-    defaults = PRESETS["default"]
-    for spec in FLAG_FIELDS:
-        meta = dict(spec.metadata)
-        help_text = f"{meta.pop('help')} (default preset: {getattr(defaults, spec.name)})"
-        if spec.type == "bool":
-            parser.add_argument(f"--{flag(spec.name)}", action=argparse.BooleanOptionalAction, help=help_text)
-            continue
-        kind = {"int": int, "float": float, "tuple[int, int, int]": int}.get(spec.type, str)
-        parser.add_argument(f"--{flag(spec.name)}", type=kind, help=help_text, **meta)
 
 
 def overrides(args: argparse.Namespace) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from analyzer.flags import option
+from fmnist_common.flags import option
 
 THREADS = 2  # torch threads of every stage and benchmark: these machines have 2 cores; more only contend
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from torchvision.datasets import FashionMNIST
 
-from analyzer.artifacts import atomic_path
-from analyzer.idx import raw_folder
+from fmnist_common.artifacts import atomic_path
+from fmnist_common.idx import raw_folder
 
 # Size in bytes of each extracted IDX file: header + payload. A file of another size is a
 # half-finished extraction and is removed so that torchvision extracts it again.

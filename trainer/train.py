@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from analyzer.artifacts import atomic_path, write_json
+from fmnist_common.artifacts import atomic_path, write_json
 from trainer import snapshots
 from trainer.augment import flip_and_shift
 from trainer.checkpoint import RunState, TrainError, save_checkpoint, start_state

@@ -1,7 +1,8 @@
 """Reading the Fashion-MNIST IDX files with numpy alone, and fingerprinting the test set.
 
 The analyzer reads the test split (and, for the nearest training images, the training split) from
-`DATA_DIR/FashionMNIST/raw/`, either the extracted IDX files or the official `.gz` files.
+a folder holding the four files, or from `DATA_DIR/FashionMNIST/raw/` where torchvision and
+`make data` keep them; either the extracted IDX files or the official `.gz` files.
 `fingerprint` hashes the *decompressed* bytes, so a model exported from extracted files
 recognises the same data given as `.gz` files and the other way round.
 """
@@ -31,6 +32,16 @@ def raw_folder(data_dir: str | Path) -> Path:
     return Path(data_dir) / "FashionMNIST" / "raw"
 
 
+def files_folder(data: str | Path) -> Path:
+    """The folder to read the IDX files from: `data` itself when it holds the test images
+    (extracted or `.gz`), as a download of the four official files does, else its torchvision
+    layout `data/FashionMNIST/raw/`."""
+    data = Path(data)
+    if (data / TEST_IMAGES).is_file() or (data / f"{TEST_IMAGES}.gz").is_file():
+        return data
+    return raw_folder(data)
+
+
 def read_raw_bytes(folder: Path, name: str) -> bytes:
     """The decompressed bytes of `name` in `folder`, from the IDX file or else its `.gz`."""
     plain, packed = folder / name, folder / f"{name}.gz"
@@ -41,7 +52,8 @@ def read_raw_bytes(folder: Path, name: str) -> bytes:
             return gzip.decompress(packed.read_bytes())
         except (OSError, EOFError) as exc:
             raise IdxError(f"{packed} is not a valid gzip file ({exc}); replace it") from exc
-    raise IdxError(f"{plain} not found (nor {packed.name}); run \"make data\" first")
+    raise IdxError(f"{plain} not found (nor {packed.name}); pass as --data a folder holding the four Fashion-MNIST "
+                   "files (or the data root where \"make data\" put them under FashionMNIST/raw/)")
 
 
 def parse_idx(data: bytes, magic: int, source: str) -> np.ndarray:
@@ -62,7 +74,7 @@ def parse_idx(data: bytes, magic: int, source: str) -> np.ndarray:
 
 def load_split(data_dir: str | Path, images_name: str, labels_name: str) -> tuple[np.ndarray, np.ndarray, str]:
     """Images (N, 28, 28) uint8, labels (N,) int64 and the sha256 of both decompressed files."""
-    folder = raw_folder(data_dir)
+    folder = files_folder(data_dir)
     image_bytes = read_raw_bytes(folder, images_name)
     label_bytes = read_raw_bytes(folder, labels_name)
     images = parse_idx(image_bytes, IMAGES_MAGIC, str(folder / images_name))
@@ -79,7 +91,7 @@ def load_test_set(data_dir: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
 
 def has_train_set(data_dir: str | Path) -> bool:
     """Whether the training files are there (extracted or `.gz`); they are optional for the analysis."""
-    folder = raw_folder(data_dir)
+    folder = files_folder(data_dir)
     return all((folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in (TRAIN_IMAGES, TRAIN_LABELS))
 
 

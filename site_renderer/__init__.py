@@ -1,0 +1,1 @@
+"""The site stage: the static report of a run folder, rendered from its files (no torch)."""

@@ -1,0 +1,5 @@
+import sys
+
+from site_renderer.cli import main
+
+sys.exit(main())
