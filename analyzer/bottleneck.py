@@ -4,7 +4,8 @@ decision regions of the layer after it, and how the probe images moved during tr
 One projection serves every page: the identity for D = 2, else the first two principal axes of
 all test images' bottleneck points, applied unchanged to the snapshots too, so the map, the GIF,
 the explorer and its replay show the same plane (recorded in results.json). Writes
-`bottleneck_map.png` and, with snapshots, `information_bottleneck.gif` (see `animation`).
+`bottleneck_map.png` and, with snapshots, `information_bottleneck.gif` (see `animation`), whose
+numbers are the block's `animation` (null without snapshots).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from analyzer import animation, metrics
 from analyzer.figures import class_colours, class_legend, padded_limits, plt, save_figure
-from analyzer.inputs import Evaluation, Snapshots
+from analyzer.inputs import Inputs, Snapshots, Subject
 
 FIGURES = {"bottleneck_map": "bottleneck_map.png"}
 ANIMATION = {"information_bottleneck": "information_bottleneck.gif"}
@@ -119,8 +120,9 @@ def class_centres(plane: np.ndarray, labels: np.ndarray, num_classes: int) -> li
     return [plane[labels == c].mean(axis=0).tolist() if (labels == c).any() else None for c in range(num_classes)]
 
 
-def analyse(ev: Evaluation, projection: Projection, out: Path) -> dict:
-    """The map under `out`; the page's block of results.json."""
+def analyse(inputs: Inputs, out: Path) -> Subject:
+    """The map, and with snapshots the GIF, under `out`; the page's block of results.json."""
+    ev, projection = inputs.evaluation, inputs.projection
     head = fit_linear_head(ev.coords, ev.logits)
     plane = projection(ev.coords)
     regions_drawn = ev.coords.shape[1] == 2 and head["linear"]
@@ -129,7 +131,7 @@ def analyse(ev: Evaluation, projection: Projection, out: Path) -> dict:
     title = f"All {len(ev.labels):,} test images in the bottleneck" + (" (PCA)" if projection.kind == "pca" else "")
     map_figure(plane, ev.labels, ev.class_names, regions, title, projection.axis_labels,
                out / FIGURES["bottleneck_map"])
-    return {
+    block = {
         "dim": int(ev.coords.shape[1]),
         "projection": projection.kind,
         "plane": projection.to_json(),
@@ -138,13 +140,17 @@ def analyse(ev: Evaluation, projection: Projection, out: Path) -> dict:
         "class_centres": class_centres(plane, ev.labels, len(ev.class_names)),
         "collapsed": collapsed(ev.coords),
         "fisher_ratio": metrics.fisher_ratio(ev.coords, ev.labels),  # None when each class is one point
+        "animation": None,
     }
+    if inputs.snapshots is None:
+        return Subject(block, FIGURES)
+    block["animation"] = animate(inputs.snapshots, projection, ev.class_names, inputs.config.gif_frame_ms, out)
+    return Subject(block, {**FIGURES, **ANIMATION})
 
 
 def animate(snapshots: Snapshots, projection: Projection, class_names: list[str], frame_ms: int,
-            out: Path) -> tuple[dict, dict]:
-    """The GIF of the probe points under `out` and the per-frame separation; the page's block of
-    results.json and the projected frames for the explorer's replay."""
+            out: Path) -> dict:
+    """The GIF of the probe points under `out` and the per-frame separation."""
     plane = projection(snapshots.coords)  # (F, P, 2)
     gif = animation.write_gif(plane, snapshots.labels, snapshots.epochs, snapshots.steps, class_names,
                               projection.axis_labels, out / ANIMATION["information_bottleneck"], frame_ms)
@@ -162,10 +168,4 @@ def animate(snapshots: Snapshots, projection: Projection, class_names: list[str]
         "fisher_ratio": separation,  # None for a frame where each class is one point
         "last_frame_collapsed": collapsed(snapshots.coords[-1]),
         "half_separation_frame": half,  # first frame with at least half the final ratio
-    }, {
-        "labels": snapshots.labels.tolist(),
-        "steps": snapshots.steps.tolist(),
-        "epochs": [round(float(e), 4) for e in snapshots.epochs],
-        "limits": list(padded_limits(plane)),
-        "frames": np.round(plane, 3).tolist(),
     }

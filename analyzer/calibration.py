@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from analyzer.figures import plt, save_figure
-from analyzer.inputs import Evaluation
+from analyzer.inputs import Inputs, Subject
 
 FIGURES = {"calibration": "calibration.png"}
 BINS = 15  # equal-width confidence bins, the usual choice since Guo et al. 2017
@@ -79,11 +79,9 @@ def figure(calibration: dict, path: Path) -> None:
     save_figure(fig, path)
 
 
-def analyse(ev: Evaluation, bins: int, hard_negatives: dict, out: Path) -> dict:
-    """The figure under `out`; the page's block of results.json, with the mean confidence of the
-    hard negatives listed on their page."""
-    calibration = reliability(ev.probabilities, ev.labels, bins)
-    listed = [item["confidence"] for cls in hard_negatives["classes"] for item in cls["items"]]
-    calibration["mean_confidence_hard_negatives"] = float(np.mean(listed)) if listed else None
+def analyse(inputs: Inputs, out: Path) -> Subject:
+    """The figure under `out`; the page's block of results.json."""
+    ev = inputs.evaluation
+    calibration = reliability(ev.probabilities, ev.labels, inputs.config.calibration_bins)
     figure(calibration, out / FIGURES["calibration"])
-    return calibration
+    return Subject(calibration, FIGURES)

@@ -21,7 +21,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class AnalyzeConfig:
-    model: str = option(None, "ONNX model following the interface (README: the model interface)", required=True)
+    model: str = option(None, "ONNX model following the interface (docs/model-interface.md)", required=True)
     data: str = option(None, "folder holding the Fashion-MNIST files (.gz or extracted), or a data root holding "
                              "them under FashionMNIST/raw/ (the test files; the training files too for the "
                              "nearest neighbours)", required=True)

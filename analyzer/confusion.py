@@ -17,7 +17,7 @@ import numpy as np
 
 from analyzer import metrics
 from analyzer.figures import plain, plt, save_figure
-from analyzer.inputs import Evaluation
+from analyzer.inputs import Inputs, Subject
 from fmnist_common.artifacts import write_bytes
 
 FIGURES = {"confusion_matrix": "confusion_matrix.png"}
@@ -107,8 +107,9 @@ def figure(counts: np.ndarray, class_names: list[str], accuracy: float, path: Pa
     save_figure(fig, path)
 
 
-def analyse(ev: Evaluation, out: Path) -> dict:
+def analyse(inputs: Inputs, out: Path) -> Subject:
     """The page's figure and cell data under `out`; its block of results.json."""
+    ev = inputs.evaluation
     names = ev.class_names
     counts = confusion_matrix(ev.labels, ev.predictions, len(names))
     figure(counts, names, ev.accuracy, out / FIGURES["confusion_matrix"])
@@ -121,8 +122,8 @@ def analyse(ev: Evaluation, out: Path) -> dict:
     }
     write_bytes(out / CELLS, ("window.CONFUSION_CELLS = " + json.dumps(gallery, separators=(",", ":")) + ";\n")
                 .encode("utf-8"))
-    return {
-        "confusion_matrix": {
+    return Subject({
+        "matrix": {
             "class_names": names,
             "rows": "true class",
             "columns": "predicted class",
@@ -133,4 +134,4 @@ def analyse(ev: Evaluation, out: Path) -> dict:
         "per_class": per_class_metrics(counts, names),
         "most_confused": most_confused(counts, names),
         "overlapping_pairs": overlapping_pairs(counts, names),
-    }
+    }, FIGURES)

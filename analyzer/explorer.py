@@ -1,9 +1,12 @@
 """Data of the interactive bottleneck explorer: every test point, the thumbnails, the replay.
 
-Writes `OUT/explorer/data.js` (one `window.EXPLORER_DATA = {...}` assignment, so the page works
+Writes `OUT/embeddings.npz` (every test image's index, label, prediction, probabilities and
+bottleneck point at full precision: the numbers the explorer shows rounded, for use outside the
+report), `OUT/explorer/data.js` (one `window.EXPLORER_DATA = {...}` assignment, so the page works
 from a web server and from the file system alike) and `OUT/explorer/sprite.png`, the 10,000 test
 images as one grayscale sheet of 28x28 tiles (tile i at column i % 100, row i // 100). The page's
-script, `site_templates/explorer.js`, draws them on a canvas.
+script, `site_templates/explorer.js`, draws them on a canvas, and replays the probe points at
+the GIF's frame time (`--gif-frame-ms`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from analyzer.bottleneck import Projection
 from analyzer.figures import class_colours, padded_limits
-from analyzer.inputs import Evaluation
+from analyzer.inputs import Evaluation, Inputs, Snapshots, Subject
 from fmnist_common.artifacts import atomic_path, write_bytes
 
 TILE = 28
@@ -37,12 +41,35 @@ def sprite(images: np.ndarray, path: Path) -> None:
         Image.fromarray(sheet, mode="L").save(tmp, format="PNG")
 
 
-def analyse(ev: Evaluation, plane: np.ndarray, replay: dict | None, out: Path) -> dict:
-    """Write data.js and sprite.png under out/explorer; return the page's block of results.json.
+def replay(snapshots: Snapshots, projection: Projection, frame_ms: int) -> dict:
+    """The probe points of every snapshot in the report's plane (rounded for size), shown
+    `frame_ms` each like the GIF's frames."""
+    plane = projection(snapshots.coords)  # (F, P, 2)
+    return {
+        "labels": snapshots.labels.tolist(),
+        "steps": snapshots.steps.tolist(),
+        "epochs": [round(float(e), 4) for e in snapshots.epochs],
+        "limits": list(padded_limits(plane)),
+        "frames": np.round(plane, 3).tolist(),
+        "frameMs": frame_ms,
+    }
 
-    plane: (N, 2) the test points in the report's projection; replay: the probe frames from
-    `bottleneck.animate`, or None without snapshots.
-    """
+
+def embeddings(ev: Evaluation, path: Path) -> None:
+    """Every test point at full precision, in test-set order."""
+    with atomic_path(path) as tmp:
+        np.savez_compressed(
+            tmp, indices=np.arange(len(ev.labels)), labels=ev.labels, predictions=ev.predictions,
+            probabilities=ev.probabilities.astype(np.float32), coords=ev.coords,
+        )
+
+
+def analyse(inputs: Inputs, out: Path) -> Subject:
+    """Write embeddings.npz, and data.js and sprite.png under out/explorer; return the page's
+    block of results.json. The replay is null in data.js without snapshots."""
+    ev, projection, snapshots = inputs.evaluation, inputs.projection, inputs.snapshots
+    embeddings(ev, out / "embeddings.npz")
+    plane = projection(ev.coords)  # (N, 2)
     folder = out / "explorer"
     sprite(ev.images, folder / "sprite.png")
     xlim, ylim = padded_limits(plane)
@@ -57,15 +84,15 @@ def analyse(ev: Evaluation, plane: np.ndarray, replay: dict | None, out: Path) -
             [round(float(x), 3), round(float(y), 3), int(t), int(p), round(float(c), 4)]
             for x, y, t, p, c in zip(plane[:, 0], plane[:, 1], ev.labels, ev.predictions, ev.confidence, strict=True)
         ],
-        "replay": replay,
+        "replay": None if snapshots is None else replay(snapshots, projection, inputs.config.gif_frame_ms),
     }
     text = "window.EXPLORER_DATA = " + json.dumps(data, separators=(",", ":")) + ";\n"
     write_bytes(folder / "data.js", text.encode("utf-8"))
-    return {
+    return Subject({
         "points": int(len(ev.labels)),
         "tile": TILE,
         "sprite_columns": SPRITE_COLUMNS,
         "sprite_size": list(Image.open(folder / "sprite.png").size),  # (width, height) in pixels
         "data_bytes": (folder / "data.js").stat().st_size,
         "sprite_bytes": (folder / "sprite.png").stat().st_size,
-    }
+    })

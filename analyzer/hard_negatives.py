@@ -1,5 +1,6 @@
 """The hard-negatives page's subject: for each true class, the test images the model gets wrong
-with the most confidence, their thumbnails, and their nearest training images.
+with the most confidence, their thumbnails, and the mean confidence of those shown (which the
+calibration page quotes); their nearest training images are the `neighbours` subject's.
 
 Ranked by the probability given to the (wrong) predicted class, highest first; equal
 probabilities keep test-set order; a class with fewer misses says so and is never padded.
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from analyzer import figures, metrics
-from analyzer.inputs import Evaluation
+from analyzer.inputs import Inputs, Subject
 
 UNSAFE = re.compile(r"[^\w .()-]+")  # anything but letters, digits, space, '.', '(', ')', '-'
 # a folder name, and twice inside hard_neg_<k>(<Pred>).png: well under the 255 bytes file systems allow
@@ -58,8 +59,14 @@ def hard_negative_indices(
     return missed[order][:k], len(missed)
 
 
-def analyse(ev: Evaluation, k: int, out: Path) -> dict:
-    """Thumbnails under `out`; the page's block of results.json (items without neighbours yet)."""
+def test_indices(block: dict) -> list[int]:
+    """The test index of every hard negative listed, class by class, rank by rank."""
+    return [item["test_index"] for cls in block["classes"] for item in cls["items"]]
+
+
+def analyse(inputs: Inputs, out: Path) -> Subject:
+    """Thumbnails under `out`; the page's block of results.json."""
+    ev, k = inputs.evaluation, inputs.config.top_k
     folders = folder_names(ev.class_names)
     classes = []
     for c, name in enumerate(ev.class_names):
@@ -80,8 +87,10 @@ def analyse(ev: Evaluation, k: int, out: Path) -> dict:
             })
         note = None if len(items) == k else f"only {len(items)} of {name}'s test images are misclassified"
         classes.append({"class": name, "index": c, "misclassified": missed, "items": items, "note": note})
-    return {
+    listed = [item["confidence"] for cls in classes for item in cls["items"]]
+    return Subject({
         "k": k,
         "ranking": "softmax probability of the wrong predicted class, highest first; ties by test index",
         "classes": classes,
-    }
+        "mean_confidence": float(np.mean(listed)) if listed else None,
+    })

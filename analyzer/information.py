@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from analyzer.figures import plt, save_figure
-from analyzer.inputs import Snapshots
+from analyzer.inputs import Inputs, Subject
 
 BINS = 30
 NOISE_VARIANCE = 0.1
@@ -151,10 +151,16 @@ def curves_figure(plane: dict, steps: list[int], path: Path) -> None:
     save_figure(fig, path)
 
 
-def analyse(snapshots: Snapshots, bins: int, variance: float, out: Path) -> dict:
-    """Both figures under `out`; the page's block of results.json."""
-    plane = information_plane(snapshots.info_coords, snapshots.info_labels, bins, variance)
+def analyse(inputs: Inputs, out: Path) -> Subject:
+    """Both figures under `out`; the page's block of results.json (None without snapshots, or when
+    they hold no information subset). Its snapshots' steps and epochs are the bottleneck block's
+    `animation`."""
+    snapshots = inputs.snapshots
+    if snapshots is None or snapshots.info_coords is None:
+        return Subject(None)
+    plane = information_plane(snapshots.info_coords, snapshots.info_labels, inputs.config.information_bins,
+                              inputs.config.information_noise)
     plane["per_class"] = snapshots.info_per_class
     plane_figure(plane, snapshots.epochs.tolist(), out / FIGURES["information_plane"])
     curves_figure(plane, snapshots.steps.tolist(), out / FIGURES["information_curves"])
-    return plane
+    return Subject(plane, FIGURES)

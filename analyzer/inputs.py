@@ -1,7 +1,8 @@
-"""What the analysis reads, read once: the model's answers on the test set, and the training
-run's snapshots and history when given.
+"""What the analysis reads, read once: the model's answers on the test set, the training set
+when its files are there, and the training run's snapshots and history when given.
 
-Every subject module receives these objects; none of them opens the model or a run file itself.
+Every subject module receives these objects in one `Inputs` and returns a `Subject`; none of them
+opens the model or a run file itself.
 """
 
 from __future__ import annotations
@@ -10,13 +11,19 @@ import json
 import math
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analyzer import metrics
 from analyzer.onnx_model import LoadedModel, infer
+from fmnist_common.idx import has_train_set, load_train_set
+
+if TYPE_CHECKING:  # both import this module
+    from analyzer.bottleneck import Projection
+    from analyzer.config import AnalyzeConfig
 
 
 class RunFileError(ValueError):
@@ -52,6 +59,20 @@ def evaluate(model: LoadedModel, images: np.ndarray, labels: np.ndarray, batch_s
     probabilities = metrics.softmax(logits)
     return Evaluation(model.class_names, images, labels, logits, coords, probabilities,
                       probabilities.argmax(axis=1), seconds)
+
+
+@dataclass(frozen=True)
+class TrainSet:
+    """The training split, for the subjects that compare test images with training images."""
+
+    images: np.ndarray  # (N, 28, 28) uint8
+    labels: np.ndarray  # (N,) int64
+    sha256: str
+
+
+def read_train_set(data_dir: str) -> TrainSet | None:
+    """The training split, or None when its files are not in the data folder (they are optional)."""
+    return TrainSet(*load_train_set(data_dir)) if has_train_set(data_dir) else None
 
 
 @dataclass(frozen=True)
@@ -260,3 +281,31 @@ def read_history(path: Path) -> list[dict]:
             raise history_error(path, f"history[{position}]['epoch'] is {rows[position]['epoch']}, not after "
                                       f"history[{position - 1}]['epoch'] = {rows[position - 1]['epoch']}")
     return rows
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a subject may read: the inputs, read once, and the blocks of the subjects before it.
+
+    `blocks` holds only what a later subject genuinely needs from an earlier one (the neighbours
+    need the hard negatives' test indices); a subject reads them and never changes them.
+    """
+
+    config: AnalyzeConfig
+    model: LoadedModel
+    evaluation: Evaluation
+    projection: Projection  # the one plane every page draws the bottleneck in
+    snapshots: Snapshots | None
+    history: list[dict] | None
+    train: TrainSet | None  # None: the training files are not in the data folder
+    previous: Path  # the analysis folder this run replaces, whose cached files may be reused
+    blocks: dict[str, dict | list | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one subject module returns: its block of results.json (None: its input is absent)
+    and the figures it wrote, {key: file name under OUT}."""
+
+    block: dict | list | None
+    figures: dict[str, str] = field(default_factory=dict)

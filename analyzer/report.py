@@ -1,8 +1,9 @@
 """The analysis run: model + test set (+ snapshots, history) -> the `OUT/` folder.
 
 Reads every input once, checks what can be checked before any work (the model's interface with a
-trial run, the snapshots and history, that `OUT` can be written), then calls each page's subject
-module in turn. The folder is built aside and swapped in whole, under a lock: a rerun never mixes
+trial run, the snapshots and history, that `OUT` can be written), then calls each subject module
+of `SUBJECTS` in turn: each writes its files and returns its block of results.json and its
+figures. The folder is built aside and swapped in whole, under a lock: a rerun never mixes
 its files with an earlier model's, a failed run leaves the previous folder as it was, and two
 runs never write one folder at once. Imports no torch.
 """
@@ -13,6 +14,7 @@ import dataclasses
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,17 +27,30 @@ from analyzer import (
     explorer,
     hard_negatives,
     information,
+    near_copies,
     neighbours,
     training_curves,
 )
 from analyzer.config import AnalyzeConfig
 from analyzer.figures import figure_font, glyph_warnings_silenced, undrawable
-from analyzer.inputs import evaluate, read_history, read_snapshots
+from analyzer.inputs import Inputs, Subject, evaluate, read_history, read_snapshots, read_train_set
 from analyzer.onnx_model import LoadedModel, ModelError, load
-from fmnist_common.artifacts import atomic_path, check_replaceable, folder_lock, published_folder, write_json
+from fmnist_common.artifacts import check_replaceable, folder_lock, published_folder, write_json
 from fmnist_common.idx import load_test_set
 
 RUN_FILES = ("model.onnx", "checkpoint.pt", "snapshots.npz", "history.json")  # a run folder mistaken for --out
+# (block of results.json, its subject's analyse): in order, a subject after those whose blocks it reads
+SUBJECTS: tuple[tuple[str, Callable[[Inputs, Path], Subject]], ...] = (
+    ("confusion", confusion.analyse),
+    ("hard_negatives", hard_negatives.analyse),
+    ("neighbours", neighbours.analyse),  # reads the hard negatives' test indices
+    ("near_copies", near_copies.analyse),
+    ("bottleneck", bottleneck.analyse),
+    ("information_plane", information.analyse),
+    ("calibration", calibration.analyse),
+    ("explorer", explorer.analyse),
+    ("training_curves", training_curves.analyse),
+)
 
 
 class OutputError(OSError):
@@ -77,6 +92,16 @@ def check_dataset(model: LoadedModel, sha256: str, allow_other: bool) -> bool | 
     return False
 
 
+def run_subjects(inputs: Inputs, staging: Path) -> tuple[dict, dict[str, str]]:
+    """Every subject's block, {name: block}, and their figures, each subject seeing the blocks before it."""
+    blocks, figures = {}, {}
+    for name, subject in SUBJECTS:
+        done = subject(dataclasses.replace(inputs, blocks=dict(blocks)), staging)
+        blocks[name] = done.block
+        figures.update(done.figures)
+    return blocks, figures
+
+
 def analyse(config: AnalyzeConfig) -> dict:
     """Run the whole analysis into `config.out`; return what `results.json` holds."""
     started = time.perf_counter()
@@ -91,6 +116,7 @@ def analyse(config: AnalyzeConfig) -> dict:
     same_data = check_dataset(model, sha256, config.allow_other_data)
     if labels.max() >= len(names):
         raise ModelError(f"the test labels go up to {labels.max()}, but the model names {len(names)} classes")
+    train = read_train_set(config.data)
     font = {"file": Path(figure_font()).name, "undrawable": undrawable(names)}
     if font["undrawable"]:
         warnings.warn(f"the figures' font {font['file']} has no glyph for {font['undrawable']!r} in the class names: "
@@ -98,18 +124,8 @@ def analyse(config: AnalyzeConfig) -> dict:
 
     with folder_lock(out), published_folder(out, "analysis") as staging, glyph_warnings_silenced():
         ev = evaluate(model, images, labels, config.batch_size)
-        with atomic_path(staging / "embeddings.npz") as tmp:
-            np.savez_compressed(
-                tmp, indices=np.arange(len(labels)), labels=labels, predictions=ev.predictions,
-                probabilities=ev.probabilities.astype(np.float32), coords=ev.coords,
-            )
-        projection = bottleneck.projection_of(ev.coords)
-        figures = {**confusion.FIGURES, **bottleneck.FIGURES, **calibration.FIGURES}
-        hard = hard_negatives.analyse(ev, config.top_k, staging)
-        nearest = neighbours.analyse(model, ev, hard, config.neighbours, config.batch_size, config.data,
-                                     out, staging)
-        if nearest["available"]:
-            figures.update(neighbours.FIGURES)
+        inputs = Inputs(config, model, ev, bottleneck.projection_of(ev.coords), snapshots, history, train, out)
+        blocks, figures = run_subjects(inputs, staging)
         results = {
             "model": {
                 "path": str(model.path),
@@ -127,33 +143,13 @@ def analyse(config: AnalyzeConfig) -> dict:
             "accuracy": ev.accuracy,
             "correct": int((ev.predictions == labels).sum()),
             "total": int(len(labels)),
-            **confusion.analyse(ev, staging),
-            "hard_negatives": hard,
-            "neighbours": nearest,
-            "bottleneck": bottleneck.analyse(ev, projection, staging),
-            "calibration": calibration.analyse(ev, config.calibration_bins, hard, staging),
-            "snapshots": None,
-            "history": None,
-        }
-        replay = None
-        if snapshots is not None:
-            results["snapshots"], replay = bottleneck.animate(snapshots, projection, names, config.gif_frame_ms,
-                                                              staging)
-            figures.update(bottleneck.ANIMATION)
-            results["snapshots"]["information_plane"] = None
-            if snapshots.info_coords is not None:
-                results["snapshots"]["information_plane"] = information.analyse(
-                    snapshots, config.information_bins, config.information_noise, staging)
-                figures.update(information.FIGURES)
-        results["explorer"] = explorer.analyse(ev, projection(ev.coords), replay, staging)
-        if history is not None:
-            results["history"] = training_curves.analyse(history, staging)
-            figures.update(training_curves.FIGURES)
-        results["figures"] = figures
-        results["timing"] = {
-            "inference_seconds": ev.inference_seconds,
-            "images_per_second": len(labels) / ev.inference_seconds,
-            "total_seconds": time.perf_counter() - started,
+            **blocks,
+            "figures": figures,
+            "timing": {
+                "inference_seconds": ev.inference_seconds,
+                "images_per_second": len(labels) / ev.inference_seconds,
+                "total_seconds": time.perf_counter() - started,
+            },
         }
         write_json(staging / "results.json", results)
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from analyzer.figures import plt, save_figure
+from analyzer.inputs import Inputs, Subject
 
 FIGURES = {"training_curves": "training_curves.png"}
 
@@ -27,7 +28,10 @@ def figure(history: list[dict], path: Path) -> None:
     save_figure(fig, path)
 
 
-def analyse(history: list[dict], out: Path) -> list[dict]:
-    """The figure under `out`; the history itself is the page's block of results.json."""
-    figure(history, out / FIGURES["training_curves"])
-    return history
+def analyse(inputs: Inputs, out: Path) -> Subject:
+    """The figure under `out`; the history itself is the page's block of results.json (None
+    without --history)."""
+    if inputs.history is None:
+        return Subject(None)
+    figure(inputs.history, out / FIGURES["training_curves"])
+    return Subject(inputs.history, FIGURES)

@@ -105,8 +105,8 @@ def stage_times(run: Path, data_dir: str, repeats: int = 3) -> dict:
         "analysis_rerun_seconds_all": reruns,
         "site_seconds": site_seconds,
         "site_megabytes": site_bytes / 1e6,
-        "gif_megabytes": results["snapshots"]["bytes"] / 1e6,
-        "gif_frames": results["snapshots"]["frames"],
+        "gif_megabytes": results["bottleneck"]["animation"]["bytes"] / 1e6,
+        "gif_frames": results["bottleneck"]["animation"]["frames"],
         "onnx_accuracy": results["accuracy"],
     }
 

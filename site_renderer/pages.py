@@ -58,17 +58,18 @@ PARTS = {
 
 def missing(run: Path, results: dict, config: dict | None, export: dict | None) -> dict[str, str | None]:
     """For each key of PARTS: why its input is absent, or None when the run has it."""
-    snapshots = results["snapshots"]
-    if not snapshots:
-        plane = "the analysis was given no snapshots.npz (--snapshots)"
-    elif not snapshots["information_plane"]:
+    no_snapshots = "the analysis was given no snapshots.npz (--snapshots)"
+    animation = results["bottleneck"]["animation"]
+    if results["information_plane"]:
+        plane = None
+    elif animation:
         plane = "the snapshots.npz given to the analysis holds no information subset (info_coords)"
     else:
-        plane = None
+        plane = no_snapshots
     return {
         "config": None if config is not None else "the run folder holds no config.json (the trainer writes it)",
-        "history": None if results["history"] else "the analysis was given no history.json (--history)",
-        "snapshots": None if snapshots else "the analysis was given no snapshots.npz (--snapshots)",
+        "history": None if results["training_curves"] else "the analysis was given no history.json (--history)",
+        "snapshots": None if animation else no_snapshots,
         "information_plane": plane,
         "export": None if export is not None else "the run folder holds no export_report.json (the exporter writes it)",
         "model_file": None if (run / "model.onnx").is_file() else "the run folder holds no model.onnx",

@@ -107,7 +107,8 @@ def context(run: Path) -> dict:
         "has": {key: why is None for key, why in reasons.items()},
         "pages": pages,
         "left_out": left_out,
-        "run": run.resolve().name,
+        "run": str(run.resolve()),  # the real path of the run folder, for the commands that rebuild it
+        "run_name": run.resolve().name,  # the report's title
     }
 
 

@@ -422,7 +422,7 @@
         if (next >= replay.frames.length) { stop(); return; }
         slider.value = String(next);
         drawFrame(next);
-      }, 80);
+      }, replay.frameMs);  // the GIF's frame time, --gif-frame-ms of the analysis
     });
     drawFrame(0);
   }

@@ -34,13 +34,14 @@ def test_always_class_3(tmp_path):
     assert code == 0
     expected = np.zeros((10, 10), int)
     expected[:, 3] = 2
-    assert results["confusion_matrix"]["counts"] == expected.tolist()
-    assert results["confusion_matrix"]["class_names"] == FMNIST
+    assert results["confusion"]["matrix"]["counts"] == expected.tolist()
+    assert results["confusion"]["matrix"]["class_names"] == FMNIST
     assert results["accuracy"] == 0.1 and results["correct"] == 2
-    dress = results["per_class"][3]
+    dress = results["confusion"]["per_class"][3]
     assert dress == {"class": "Dress", "precision": 0.1, "recall": 1.0, "f1": pytest.approx(2 * 0.1 / 1.1),
                      "support": 2}
-    assert results["per_class"][0]["precision"] == 0.0 and results["per_class"][0]["f1"] == 0.0
+    tshirt = results["confusion"]["per_class"][0]
+    assert tshirt["precision"] == 0.0 and tshirt["f1"] == 0.0
     classes = results["hard_negatives"]["classes"]
     assert [len(c["items"]) for c in classes] == [2, 2, 2, 0, 2, 2, 2, 2, 2, 2]
     # equal confidence everywhere: ties keep test-set order
@@ -50,6 +51,8 @@ def test_always_class_3(tmp_path):
     confidence = np.exp(5) / (np.exp(5) + 9)
     first = classes[9]["items"][0]
     assert first["confidence"] == pytest.approx(confidence, rel=1e-6)
+    assert results["hard_negatives"]["mean_confidence"] == pytest.approx(confidence, rel=1e-6)  # on their page
+    assert "mean_confidence_hard_negatives" not in results["calibration"]
     assert first["image"] == "hard_neg/Ankle boot/hard_neg_1(Dress).png"
     assert first["top3"][0] == {"class": "Dress", "probability": pytest.approx(confidence, rel=1e-6)}
     assert [t["class"] for t in first["top3"]] == ["Dress", "T-shirt/top", "Trouser"]  # ties in index order
@@ -82,6 +85,8 @@ def test_ranking_by_wrong_class_probability(tmp_path):
     tshirt = results["hard_negatives"]["classes"][0]["items"]
     assert [i["test_index"] for i in tshirt] == [0, 3, 2]  # 0 and 3 tie: index order
     assert len(results["hard_negatives"]["classes"][0]["items"]) == 3  # 5 misses, top 3 kept
+    listed = [item["confidence"] for cls in results["hard_negatives"]["classes"] for item in cls["items"]]
+    assert results["hard_negatives"]["mean_confidence"] == pytest.approx(np.mean(listed), rel=1e-12)
     picture = Image.open(out / tshirt[0]["image"])
     assert picture.mode == "L" and picture.size == (112, 112)
     pixels = np.asarray(picture)

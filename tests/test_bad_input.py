@@ -132,10 +132,10 @@ def test_a_class_without_test_images_gives_strict_json(tmp_path):
     code, out = run(tmp_path, good_model(), labels=labels)
     assert code == 0
     results = strict_json(out / "results.json")
-    assert results["per_class"][2] == {"class": "Pullover", "precision": 0.0, "recall": 0.0, "f1": 0.0,
+    assert results["confusion"]["per_class"][2] == {"class": "Pullover", "precision": 0.0, "recall": 0.0, "f1": 0.0,
                                        "support": 0}
     assert results["bottleneck"]["class_centres"][2] is None
-    assert results["confusion_matrix"]["row_normalised"][2] == [0.0] * 4
+    assert results["confusion"]["matrix"]["row_normalised"][2] == [0.0] * 4
 
 
 def test_rerun_replaces_the_whole_folder(tmp_path):
@@ -202,7 +202,7 @@ def test_one_projection_for_every_page_of_a_wide_bottleneck(tmp_path):
     assert np.allclose([p[:2] for p in data["points"]], expected, atol=2e-3)
     replay = (coords - plane["mean"]) @ np.array(plane["axes"]).T
     assert np.allclose(data["replay"]["frames"], replay, atol=2e-3)
-    info = results["snapshots"]["information_plane"]  # D = 16 >= 13: binning must not overflow
+    info = results["information_plane"]  # D = 16 >= 13: binning must not overflow
     assert info["binning_ceiling_bits"] == pytest.approx(np.log2(12))
 
 

@@ -217,8 +217,8 @@ def test_collapsed_bottleneck_is_reported_in_words(tmp_path, dims):
     assert code == 0
     results = json.loads((run / "analysis" / "results.json").read_text())
     assert results["bottleneck"]["collapsed"] is True and results["bottleneck"]["fisher_ratio"] is None
-    assert results["snapshots"]["last_frame_collapsed"] is True
-    assert results["snapshots"]["fisher_ratio"] == [None] * 4
+    assert results["bottleneck"]["animation"]["last_frame_collapsed"] is True
+    assert results["bottleneck"]["animation"]["fisher_ratio"] == [None] * 4
     assert render(["--run", str(run)]) == 0
     pages = {name: read_page(run / "site" / f"{name}.html").text
              for name in ("index", "bottleneck", "explorer", "calibration", "information_plane")}

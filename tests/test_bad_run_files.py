@@ -12,6 +12,7 @@ import numpy as np
 import onnx
 import pytest
 
+from analyzer import animation
 from analyzer.cli import main
 from tests.handmade import images_with_pixels, linear_pixel_model, write_test_set
 
@@ -250,8 +251,18 @@ def test_valid_run_files_are_analysed(tmp_path):
                         "--history", str(tmp_path / "history.json"))
     assert code == 0
     results = json.loads((out / "results.json").read_text())
-    snap = results["snapshots"]
+    snap = results["bottleneck"]["animation"]
     assert (snap["frames"], snap["probe_images"], snap["probes_per_class"]) == (3, 8, 2)
     assert snap["steps"] == [0, 5, 10] and snap["epochs"] == [0.0, 1.0, 2.0]
-    assert snap["information_plane"]["images"] == 12
-    assert results["history"] == good_history()
+    assert results["information_plane"]["images"] == 12
+    assert results["training_curves"] == good_history()
+
+
+def test_the_explorer_replays_at_the_gif_frame_time(tmp_path):
+    np.savez(tmp_path / "snapshots.npz", **good_arrays())
+    code, out = analyse(tmp_path, "--snapshots", str(tmp_path / "snapshots.npz"), "--gif-frame-ms", "230")
+    assert code == 0
+    data = json.loads((out / "explorer" / "data.js").read_text()
+                      .removeprefix("window.EXPLORER_DATA = ").removesuffix(";\n"))
+    assert data["replay"]["frameMs"] == 230 != animation.FRAME_MS
+    assert json.loads((out / "results.json").read_text())["bottleneck"]["animation"]["frame_ms"] == 230

@@ -106,7 +106,7 @@ def test_explorer(browser, served_site):
     sandal.dblclick()  # two clicks toggle it back, then the double-click shows it alone
     assert page.evaluate("window.explorer.drawnPoints") == int((labels == 5).sum())
 
-    snap = results["snapshots"]
+    snap = results["bottleneck"]["animation"]
     label = page.locator("#replay-label")
     assert label.inner_text() == f"epoch {snap['epochs'][0]:.2f} · step {snap['steps'][0]:,}"
     page.eval_on_selector("#replay-slider", "s => { s.value = s.max; s.dispatchEvent(new Event('input')); }")

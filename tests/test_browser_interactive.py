@@ -36,7 +36,7 @@ def gallery_indices(page) -> list[int]:
 def test_confusion_cell_gallery(browser, served_site):  # noqa: F811
     base, run = served_site
     results, labels, predictions, probabilities = analysis_of(run)
-    counts = np.array(results["confusion_matrix"]["counts"])
+    counts = np.array(results["confusion"]["matrix"]["counts"])
     page, problems = visit(browser, base + "confusion.html")
     assert problems == CLEAN
     cells = page.evaluate("window.CONFUSION_CELLS.cells")

@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from analyzer import neighbours
+from analyzer import near_copies, neighbours, train_points
 from analyzer.cli import main
 from analyzer.onnx_model import load
 from fmnist_common.idx import load_test_set, load_train_set
@@ -41,7 +41,7 @@ def test_near_copies_are_exactly_those_under_the_threshold():
         test[t] = train[n] + rng.normal(scale=0.01, size=784).astype(np.float32)
     _, nearest_distance = brute_force(test, train, 1)
     threshold = 0.5
-    pairs = neighbours.near_copies(test, train, threshold)
+    pairs = near_copies.pairs_within(test, train, threshold)
     assert {t: n for t, n, _ in pairs} == planted
     assert sorted(t for t, _, _ in pairs) == np.flatnonzero(nearest_distance[:, 0] < threshold).tolist()
 
@@ -49,17 +49,18 @@ def test_near_copies_are_exactly_those_under_the_threshold():
 def test_hard_negative_neighbours_recomputed_from_scratch(smoke_site, data_dir):
     results = json.loads((smoke_site / "analysis" / "results.json").read_text())
     item = next(i for c in results["hard_negatives"]["classes"] for i in c["items"])
+    near = next(row for row in results["neighbours"]["hard_negatives"] if row["test_index"] == item["test_index"])
     train_images, train_labels, _ = load_train_set(data_dir)
     test_images, _, _ = load_test_set(data_dir)
     k = results["neighbours"]["k"]
     query = test_images[item["test_index"]].reshape(1, -1).astype(np.float64) / 255
     expected, distances = brute_force(query, train_images.reshape(len(train_images), -1) / 255, k)
-    assert [n["train_index"] for n in item["nearest_pixel"]] == expected[0].tolist()
-    assert np.allclose([n["distance"] for n in item["nearest_pixel"]], distances[0], rtol=1e-6)  # float32 pixels
+    assert [n["train_index"] for n in near["nearest_pixel"]] == expected[0].tolist()
+    assert np.allclose([n["distance"] for n in near["nearest_pixel"]], distances[0], rtol=1e-6)  # float32 pixels
     names = results["class_names"]
-    assert [n["label"] for n in item["nearest_pixel"]] == [names[train_labels[i]] for i in expected[0]]
-    agreeing = sum(n["label"] == item["predicted_class"] for n in item["nearest_pixel"])
-    assert item["ambiguous"] == (agreeing > k / 2)
+    assert [n["label"] for n in near["nearest_pixel"]] == [names[train_labels[i]] for i in expected[0]]
+    agreeing = sum(n["label"] == item["predicted_class"] for n in near["nearest_pixel"])
+    assert near["ambiguous"] == (agreeing > k / 2) and near["pixel_neighbours_of_predicted_class"] == agreeing
 
     session = ort.InferenceSession(str(smoke_site / "model.onnx"), providers=["CPUExecutionProvider"])
     x = train_images[:, None].astype(np.float32) / 255
@@ -67,13 +68,13 @@ def test_hard_negative_neighbours_recomputed_from_scratch(smoke_site, data_dir):
                                    for i in range(0, len(x), 5000)])
     point = session.run(["bottleneck"], {"image": test_images[item["test_index"]][None, None] / np.float32(255)})[0]
     expected, _ = brute_force(point, train_points, k)
-    assert [n["train_index"] for n in item["nearest_bottleneck"]] == expected[0].tolist()
-    for row in item["nearest_pixel"] + item["nearest_bottleneck"]:
+    assert [n["train_index"] for n in near["nearest_bottleneck"]] == expected[0].tolist()
+    for row in near["nearest_pixel"] + near["nearest_bottleneck"]:
         assert (smoke_site / "analysis" / row["image"]).is_file()
 
 
 def test_near_copy_block_of_the_real_test_set(smoke_site):
-    copies = json.loads((smoke_site / "analysis" / "results.json").read_text())["neighbours"]["near_copies"]
+    copies = json.loads((smoke_site / "analysis" / "results.json").read_text())["near_copies"]
     assert copies["threshold"] == copies["threshold_of_median"] * copies["sample_median"]
     assert copies["count"] >= len(copies["pairs"]) and all(p["distance"] < copies["threshold"] for p in copies["pairs"])
     assert [p["distance"] for p in copies["pairs"]] == sorted(p["distance"] for p in copies["pairs"])
@@ -86,7 +87,7 @@ def test_without_training_files_only_the_neighbours_are_skipped(tmp_path):
     assert main(["--model", str(tmp_path / "m.onnx"), "--data", str(tmp_path / "data"), "--out",
                  str(tmp_path / "out")]) == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert results["neighbours"] == {
+    assert results["neighbours"] == results["near_copies"] == {
         "available": False,
         "note": f"the training files are not in {tmp_path / 'data' / 'FashionMNIST' / 'raw'}, so no training "
                 "image is compared",
@@ -103,19 +104,19 @@ def test_training_points_are_reused_only_for_the_same_model_and_files(tmp_path):
     for folder in (first, second, third):
         folder.mkdir()
 
-    coords, seconds = neighbours.training_points(model, images, "files-1", 16, tmp_path / "none", first)
+    coords, seconds = train_points.training_points(model, images, "files-1", 16, tmp_path / "none", first)
     assert seconds is not None and np.array_equal(coords, expected)
-    cached = dict(np.load(first / neighbours.TRAIN_POINTS))
-    np.savez(first / neighbours.TRAIN_POINTS, **{**cached, "coords": cached["coords"] + 1})  # tell reuse apart
-    coords, seconds = neighbours.training_points(model, images, "files-1", 16, first, second)
+    cached = dict(np.load(first / train_points.TRAIN_POINTS))
+    np.savez(first / train_points.TRAIN_POINTS, **{**cached, "coords": cached["coords"] + 1})  # tell reuse apart
+    coords, seconds = train_points.training_points(model, images, "files-1", 16, first, second)
     assert seconds is None and np.array_equal(coords, expected + 1)  # read from the previous folder
-    assert np.array_equal(np.load(second / neighbours.TRAIN_POINTS)["coords"], expected + 1)  # and carried on
+    assert np.array_equal(np.load(second / train_points.TRAIN_POINTS)["coords"], expected + 1)  # and carried on
 
-    coords, seconds = neighbours.training_points(model, images, "files-2", 16, first, third)  # other files
+    coords, seconds = train_points.training_points(model, images, "files-2", 16, first, third)  # other files
     assert seconds is not None and np.array_equal(coords, expected)
     onnx.save(linear_pixel_model(np.eye(2), np.ones(2), ["a", "b"]), tmp_path / "other.onnx")  # other model
-    coords, seconds = neighbours.training_points(load(tmp_path / "other.onnx"), images, "files-1", 16, first, third)
+    coords, seconds = train_points.training_points(load(tmp_path / "other.onnx"), images, "files-1", 16, first, third)
     assert seconds is not None and np.array_equal(coords, expected)
-    (first / neighbours.TRAIN_POINTS).write_bytes(b"not an npz")  # damaged: computed again
-    coords, seconds = neighbours.training_points(model, images, "files-1", 16, first, third)
+    (first / train_points.TRAIN_POINTS).write_bytes(b"not an npz")  # damaged: computed again
+    coords, seconds = train_points.training_points(model, images, "files-1", 16, first, third)
     assert seconds is not None and np.array_equal(coords, expected)

@@ -42,16 +42,17 @@ def test_headline_numbers_come_from_results(smoke_site):
     index = read_page(smoke_site / "site" / "index.html")
     assert ["Test accuracy", f"{100 * results['accuracy']:.2f}% ({results['correct']:,} of 10,000)"] in index.tables[0]
     matrix, per_class, confused = read_page(smoke_site / "site" / "confusion.html").tables
-    names, counts = results["class_names"], results["confusion_matrix"]["counts"]
+    names, counts = results["class_names"], results["confusion"]["matrix"]["counts"]
     assert matrix[0] == ["true \\ predicted", *names, "images"]
     assert matrix[1:] == [[name, *(f"{n:,}" for n in row), f"{sum(row):,}"]
                           for name, row in zip(names, counts, strict=True)]
     assert per_class[1:] == [
         [r["class"], f"{100 * r['precision']:.1f}%", f"{100 * r['recall']:.1f}%", f"{100 * r['f1']:.1f}%",
          f"{r['support']:,}"]
-        for r in results["per_class"]
+        for r in results["confusion"]["per_class"]
     ]
-    assert confused[1:] == [[c["true_class"], c["predicted_class"], str(c["count"])] for c in results["most_confused"]]
+    assert confused[1:] == [[c["true_class"], c["predicted_class"], str(c["count"])]
+                            for c in results["confusion"]["most_confused"]]
     assert results["figure_font"]["undrawable"] == "" and "Class names in the figures" not in index.text
 
 
@@ -166,7 +167,7 @@ def test_a_second_build_into_the_same_run_is_refused(smoke_site, tmp_path, capsy
 
 
 def test_information_plane_page_reports_the_estimates(smoke_site):
-    plane = results_of(smoke_site)["snapshots"]["information_plane"]
+    plane = results_of(smoke_site)["information_plane"]
     page = read_page(smoke_site / "site" / "information_plane.html").text
     assert plane["images"] == 1000 and plane["bins"] == 30 and plane["noise_variance"] == 0.1
     ceiling = min(np.log2(1000), 2 * np.log2(30))  # D = 2: the 900 cells, not the 1,000 images, bound it
@@ -187,7 +188,7 @@ def test_information_plane_page_reports_the_estimates(smoke_site):
 
 
 def test_counts_written_by_hand_are_gone(smoke_site):
-    snap = results_of(smoke_site)["snapshots"]
+    snap = results_of(smoke_site)["bottleneck"]["animation"]
     for name in ("bottleneck", "explorer", "information_plane"):
         text = read_page(smoke_site / "site" / f"{name}.html").text
         assert "first 10" not in text and "first 100" not in text

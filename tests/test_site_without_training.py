@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,13 @@ def left_out(run: Path) -> list[str]:
     lines = [line.strip() for line in section.splitlines() if line.strip()]
     intro = "This run folder does not hold every input of the report, so these parts are not shown:"
     return lines[lines.index(intro) + 1:]
+
+
+def reproduce_commands(run: Path) -> list[list[str]]:
+    """The commands of the overview's last code block ("Reproduce it"), as shell words."""
+    section = (run / "docs" / "index.md").read_text().split("## Reproduce it")[1]
+    block = section.split("```bash\n")[-1].split("```")[0]
+    return [shlex.split(line) for line in block.splitlines()]
 
 
 def assert_no_missing_value(run: Path) -> None:
@@ -110,10 +118,39 @@ def test_site_builds_when_history_was_not_given(smoke_site, tmp_path):
     for name in ("config.json", "export_report.json", "model.onnx"):
         shutil.copy2(smoke_site / name, run / name)
     results = json.loads((run / "analysis" / "results.json").read_text())
-    results["history"] = None  # what the analyzer writes without --history
+    results["training_curves"] = None  # what the analyzer writes without --history
     del results["figures"]["training_curves"]
     (run / "analysis" / "results.json").write_text(json.dumps(results))
     assert render(["--run", str(run)]) == 0
     rows = dict(read_page(run / "site" / "index.html").tables[0][1:])
     assert "Training time" not in rows and rows["Training"].startswith("2 epochs, preset smoke")
+    real, config = str(run.resolve()), json.loads((run / "config.json").read_text())["config"]
+    analysed = results["config"]
+    assert reproduce_commands(run) == [
+        ["python", "-m", "trainer", "train", "--run", real, "--preset", config["preset"], "--epochs",
+         str(config["epochs"]), "--seed", str(config["seed"])],
+        ["python", "-m", "exporter", "--run", real],
+        ["python", "-m", "analyzer", "--model", analysed["model"], "--data", analysed["data"], "--snapshots",
+         analysed["snapshots"], "--history", analysed["history"], "--out", analysed["out"]],
+        ["python", "-m", "site_renderer", "--run", real],
+    ]
     assert not (run / "site" / "training_curves.png").exists()
+
+
+def test_reproduce_shows_the_paths_actually_used(tmp_path, monkeypatch):
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(10), 3)
+    data = tmp_path / "data; rm -rf ~"
+    write_test_set(data, rng.integers(0, 256, size=(len(labels), 28, 28)), labels)
+    model = tmp_path / "models $(id)" / "it's `the` model.onnx"
+    model.parent.mkdir()
+    onnx.save(linear_pixel_model(rng.normal(size=(2, 10)), rng.normal(size=10), FMNIST), model)
+    monkeypatch.chdir(tmp_path)
+    given = ["--model", str(model), "--data", data.name, "--out", "odd run/analysis"]  # relative, as typed
+    assert analyze(given) == 0
+    assert render(["--run", "odd run"]) == 0
+    assert reproduce_commands(tmp_path / "odd run") == [
+        ["python", "-m", "analyzer", *given],
+        ["python", "-m", "site_renderer", "--run", str((tmp_path / "odd run").resolve())],
+    ]
+    assert "runs/" not in (tmp_path / "odd run" / "docs" / "index.md").read_text()
