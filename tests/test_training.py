@@ -17,6 +17,7 @@ from trainer import data
 from trainer.checkpoint import RunState
 from trainer.cli import main
 from trainer.config import TrainConfig, resolve
+from trainer.dynamics import ARRAYS
 
 SMALL = ["--preset", "smoke", "--epochs", "3", "--train-subset", "2500"]
 
@@ -75,7 +76,7 @@ def test_killed_run_resumes_to_the_unbroken_result(tmp_path, data_dir, device):
     process.wait()
     killed_at = torch.load(broken / "checkpoint.pt", weights_only=True)["epoch"]
     assert killed_at < 3, "the run finished before it could be killed"
-    assert not (broken / "snapshots.npz").exists()
+    assert not (broken / "snapshots.npz").exists() and not (broken / "dynamics.npz").exists()
 
     assert main(train_args(broken, data_dir, *on_device)) == 2  # no silent restart over an unfinished run
     assert main(train_args(broken, data_dir, *on_device, "--resume")) == 0
@@ -88,6 +89,10 @@ def test_killed_run_resumes_to_the_unbroken_result(tmp_path, data_dir, device):
 
     with np.load(unbroken / "snapshots.npz") as a, np.load(broken / "snapshots.npz") as b:
         assert np.array_equal(a["steps"], b["steps"]) and np.array_equal(a["coords"], b["coords"])
+    with np.load(unbroken / "dynamics.npz") as a, np.load(broken / "dynamics.npz") as b:
+        assert sorted(a.files) == sorted(b.files) == sorted(ARRAYS)
+        for name in ARRAYS:  # the epochs before the kill come from the checkpoint
+            assert np.array_equal(a[name], b[name]), name
 
 
 def test_unfinished_run_message(tmp_path, data_dir, capsys, run_copy):

@@ -1,9 +1,9 @@
 """The run's checkpoint: what it holds, writing it, resuming from it, refusing to overwrite it.
 
 `RUN/checkpoint.pt` is rewritten atomically after every epoch with the model and optimiser
-weights, the step, the RNG state, the configuration, the history and the snapshots so far, as
-tensors and plain types, so that it loads with `torch.load(weights_only=True)` and a resumed run
-repeats an unbroken one exactly.
+weights, the step, the RNG state, the configuration, the history, the snapshots and the training
+dynamics so far, as tensors and plain types, so that it loads with `torch.load(weights_only=True)`
+and a resumed run repeats an unbroken one exactly.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 
 from fmnist_common.artifacts import atomic_path
 from trainer.config import TrainConfig
+from trainer.dynamics import ARRAYS, Dynamics
 
 
 class TrainError(RuntimeError):
@@ -31,6 +32,7 @@ class RunState:
     history: list[dict] = field(default_factory=list)
     snapshot_steps: list[int] = field(default_factory=list)
     info_coords: list[torch.Tensor] = field(default_factory=list)  # each (1000, D); the probe's are rows of them
+    dynamics: Dynamics = field(default_factory=Dynamics)  # one row per completed epoch
 
 
 def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: RunState, extra: dict) -> None:
@@ -47,6 +49,7 @@ def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: Ru
         "history": state.history,
         "snapshot_steps": state.snapshot_steps,
         "info_coords": torch.stack(state.info_coords),
+        **state.dynamics.to_checkpoint(),
         **extra,
     }
     with atomic_path(path) as tmp:
@@ -63,6 +66,12 @@ def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunSta
             f"{path} was trained with another configuration ({checkpoint['config']}); resume "
             "with the same preset and flags, or start a fresh run in another --run folder"
         )
+    missing = [name for name in ARRAYS if name not in checkpoint]
+    if missing:
+        raise TrainError(
+            f"{path} lacks {missing}: an older trainer wrote it, and the epochs it trained cannot be "
+            "recorded now; start a fresh run in another --run folder"
+        )
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])  # moves the momenta to the parameters' device
     torch.set_rng_state(checkpoint["rng"]["torch"])
@@ -72,6 +81,7 @@ def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunSta
         history=list(checkpoint["history"]),
         snapshot_steps=list(checkpoint["snapshot_steps"]),
         info_coords=list(checkpoint["info_coords"].unbind(0)),
+        dynamics=Dynamics.from_checkpoint(checkpoint),
     )
 
 

@@ -64,7 +64,7 @@ class TrainConfig:
 
 PRESETS: dict[str, TrainConfig] = {
     # The report's model in about a quarter of an hour on 2 cores. 24 epochs keep `make all` within
-    # 8x of the usual recipe's time; 40 epochs gained 0.4 points at 1.7x the time (README: the recipe).
+    # 8x of the usual recipe's time; 40 epochs gained 0.4 points at 1.7x the time (docs/recipe.md).
     "default": TrainConfig(),
     # A quick look: >= 90% in a few minutes on 2 CPU cores. Fewer snapshots (about 100 frames) keep
     # the recording cost small in a short run.

@@ -4,7 +4,7 @@
 `(logits, bottleneck)`; the input normalisation lives inside the model, so the exported ONNX graph
 needs no preprocessing outside it. The squeeze is a ReLU layer of `squeeze_hidden` units (a 2-D
 plane can only hold classes that a map of the pooled features can pull apart; a nonlinear map
-separates them better than a linear projection, measured in the README) and then the bottleneck,
+separates them better than a linear projection, measured in docs/recipe.md) and then the bottleneck,
 `Linear -> BatchNorm1d`, whose output is what the classifier sees. Batch-normalising the D
 coordinates keeps the points centred and on a stable scale while the classifier's weights, not the
 features, carry the logit norm.

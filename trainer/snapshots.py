@@ -46,7 +46,7 @@ def snapshot_steps(total_steps: int, frames: int) -> list[int]:
 
 
 def save(path, *, indices, labels, steps, epochs, coords, class_names, info_indices, info_labels, info_coords) -> None:
-    """Write the snapshot arrays (see the README's run-folder table) to an open temp path."""
+    """Write the snapshot arrays (see docs/run-folder.md) to an open temp path."""
     np.savez(
         path,
         indices=np.asarray(indices, dtype=np.int64),  # (100,) test-set indices

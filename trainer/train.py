@@ -8,9 +8,9 @@ Reads the in-memory dataset, which moves to the device once: on a GPU, the batch
 batches and their augmentation are made there. Writes into the run folder, atomically:
 `config.json` once the run is accepted (a refused run leaves the folder as it was), then after
 every epoch `history.json` (one row per epoch), `checkpoint.pt` (everything needed to resume) and,
-when the last epoch is done, `snapshots.npz`. Each epoch's batch order and augmentation come from
-a generator seeded with (seed, epoch), and CUDA kernels are deterministic, so a resumed run
-repeats an unbroken one exactly on the same device.
+when the last epoch is done, `dynamics.npz`, then `snapshots.npz`. Each epoch's batch order and
+augmentation come from a generator seeded with (seed, epoch), and CUDA kernels are deterministic,
+so a resumed run repeats an unbroken one exactly on the same device.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from trainer.checkpoint import RunState, TrainError, save_checkpoint, start_stat
 from trainer.config import TrainConfig
 from trainer.console import RunClock, StepBar, epoch_line
 from trainer.data import Split
+from trainer.dynamics import EpochRecord
 from trainer.model import EVAL_BATCH, BottleneckCNN, build_model
 
 
@@ -93,10 +94,10 @@ def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: BottleneckCNN, split: Split, device: torch.device, bf16: bool) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy on a split, in bf16 or in fp32 as the exported model computes."""
+def evaluate(model: BottleneckCNN, split: Split, device: torch.device, bf16: bool) -> tuple[float, float, EpochRecord]:
+    """Mean cross-entropy, accuracy and per-image record on a split, in bf16 or in fp32 as exported."""
     model.eval()
-    loss_sum, correct = 0.0, 0
+    loss_sum, correct, record = 0.0, 0, EpochRecord(split)
     for start in range(0, len(split.labels), EVAL_BATCH):
         x = to_float(split.images[start : start + EVAL_BATCH], device)
         y = split.labels[start : start + EVAL_BATCH].to(device)
@@ -104,8 +105,9 @@ def evaluate(model: BottleneckCNN, split: Split, device: torch.device, bf16: boo
             logits, _ = model(x)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
+        record.store(slice(start, start + len(y)), logits)
     model.train()
-    return loss_sum / len(split.labels), correct / len(split.labels)
+    return loss_sum / len(split.labels), correct / len(split.labels), record
 
 
 @torch.no_grad()
@@ -202,14 +204,15 @@ def train_step(setup: Setup, state: RunState, x: torch.Tensor, y: torch.Tensor) 
     return loss.detach(), logits
 
 
-def train_epoch(setup: Setup, state: RunState, probes: Probes, epoch: int) -> tuple[float, float]:
+def train_epoch(setup: Setup, state: RunState, probes: Probes, epoch: int) -> tuple[float, float, EpochRecord]:
     """One pass over the training images in the order of `epoch`'s generator; returns the mean
-    bottleneck loss and the accuracy on the augmented batches."""
+    bottleneck loss, the accuracy and every image's record, all on the augmented batches."""
     config, device, (images, labels) = setup.config, setup.device, (setup.train.images, setup.train.labels)
     generator = torch.Generator(device=device).manual_seed(config.seed * 100_003 + epoch)
     order = torch.randperm(len(labels), generator=generator, device=device)
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
+    record = EpochRecord(setup.train)
     bar = StepBar(setup.steps_per_epoch, f"epoch {epoch + 1}/{config.epochs}")
     for i in range(setup.steps_per_epoch):
         idx = order[i * config.batch_size : (i + 1) * config.batch_size]  # (B,) on the device
@@ -219,20 +222,22 @@ def train_epoch(setup: Setup, state: RunState, probes: Probes, epoch: int) -> tu
         loss, logits = train_step(setup, state, x, y)
         loss_sum += loss * len(y)
         correct += (logits.argmax(1) == y).sum()
+        record.store(idx, logits)  # rows by dataset position, whatever the batch order
         probes.record(setup, state)
         bar.update(i, min((i + 1) * config.batch_size, len(labels)), loss_sum, correct)
     bar.close()
-    return loss_sum.item() / len(labels), correct.item() / len(labels)
+    return loss_sum.item() / len(labels), correct.item() / len(labels), record
 
 
 def run_epoch(setup: Setup, state: RunState, probes: Probes, epoch: int) -> dict:
     """Train one epoch and test it (fp32 after the last); returns its history row."""
     config = setup.config
     started = time.perf_counter()
-    train_loss, train_accuracy = train_epoch(setup, state, probes, epoch)
+    train_loss, train_accuracy, train_record = train_epoch(setup, state, probes, epoch)
     train_seconds = time.perf_counter() - started
     bf16 = config.amp and epoch + 1 < config.epochs
-    test_loss, test_accuracy = evaluate(setup.model, setup.test, setup.device, bf16=bf16)
+    test_loss, test_accuracy, test_record = evaluate(setup.model, setup.test, setup.device, bf16=bf16)
+    state.dynamics.append(train_record, test_record)
     state.epoch = epoch + 1
     return {
         "epoch": state.epoch,
@@ -248,7 +253,7 @@ def run_epoch(setup: Setup, state: RunState, probes: Probes, epoch: int) -> dict
 
 
 def save_snapshots(path: Path, setup: Setup, probes: Probes, state: RunState) -> None:
-    """Write `snapshots.npz` (the README's run-folder table) once the last epoch is done."""
+    """Write `snapshots.npz` (docs/run-folder.md) once the last epoch is done."""
     labels = setup.test.labels.cpu()
     with atomic_path(path) as tmp:
         snapshots.save(
@@ -295,5 +300,6 @@ def train(
         save_checkpoint(checkpoint_path, setup.model, setup.optimizer, config, state,
                         {**extra, "snapshot_coords": probes.coords(state)})
         print(epoch_line(row, clock, time.perf_counter()), flush=True)
-    save_snapshots(run / "snapshots.npz", setup, probes, state)
+    state.dynamics.save(run / "dynamics.npz")
+    save_snapshots(run / "snapshots.npz", setup, probes, state)  # last: the file make's train target names
     return state.history[-1]
