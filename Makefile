@@ -36,7 +36,7 @@ BROWSER_STAMP := $(VENV)/.browser
 # What the stages write into RUN, all that `make clean` deletes there, each with the hidden entries
 # named after it (`.analysis.lock`, `.site.old`, `.config.json.*` temporaries, `.analysis.new-*`).
 # analysis and report may be symlinks to the hidden build folders `.analysis-<id>`, `.report-<id>`.
-RUN_OUTPUTS := config.json history.json checkpoint.pt snapshots.npz model.onnx export_report.json \
+RUN_OUTPUTS := config.json history.json checkpoint.pt snapshots.npz dynamics.npz model.onnx export_report.json \
 	analysis report docs site mkdocs.yml screenshots .site-build .analysis-* .report-*
 # The project's modules that a stage's entry module imports, directly or not (found by the
 # standard library's modulefinder, so no venv is needed): a stage reruns when code it runs changes.
@@ -69,9 +69,9 @@ $(DATA_STAMP): | $(VENV_STAMP)
 
 train: $(RUN)/snapshots.npz ## train the bottleneck CNN (RESUME=1 continues a killed run)
 
-# One training run writes all four (snapshots.npz last, when it completes). The checkpoint of a
+# One training run writes all five (snapshots.npz last, when it completes). The checkpoint of a
 # killed run is kept (.PRECIOUS) so that RESUME=1 can continue it.
-TRAIN_OUT := $(RUN)/snapshots.npz $(RUN)/checkpoint.pt $(RUN)/history.json $(RUN)/config.json
+TRAIN_OUT := $(RUN)/snapshots.npz $(RUN)/dynamics.npz $(RUN)/checkpoint.pt $(RUN)/history.json $(RUN)/config.json
 .PRECIOUS: $(RUN)/checkpoint.pt $(RUN)/export_report.json
 $(TRAIN_OUT) &: $(DATA_STAMP) $(TRAINER_SRC) | $(VENV_STAMP)
 	'$(PY)' -m trainer train --run '$(RUN)' --preset '$(PRESET)' --data-dir '$(DATA_DIR)' $(LOCAL_DATA) $(if $(RESUME),--resume)
@@ -111,6 +111,11 @@ lint: $(VENV_STAMP) ## ruff
 
 bench: $(VENV_STAMP) $(DATA_STAMP) ## measure speed and accuracy into bench/results.json
 	'$(PY)' bench/run.py --data-dir '$(DATA_DIR)'
+
+# The pictures of README.md, from a run already built (make all RUN=...); it builds nothing in RUN.
+.PHONY: images
+images: | $(VENV_STAMP) $(BROWSER_STAMP) ## README pictures into docs/images from RUN/analysis and RUN/site
+	'$(PY)' bench/readme_images.py --run '$(RUN)' --out docs/images
 
 # Only a folder the trainer started (its config.json) is emptied; any other folder is refused, and
 # what the user put into a run folder stays and is named.

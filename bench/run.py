@@ -1,4 +1,4 @@
-"""Benchmarks behind the figures in the README: `make bench` (or `python bench/run.py`).
+"""Benchmarks behind the figures in docs/benchmarks.md: `make bench` (or `python bench/run.py`).
 
 Every training run is a fresh, timed process on 2 threads: the presets with several seeds; the
 usual recipe (`bench/baseline.py`) for a few epochs, projected to the 100 its users train; the

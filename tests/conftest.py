@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_LOCAL = REPO.parent / "shared" / "data" / "fashion-mnist"
+NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "runs", "data", "build", "*.egg-info", "__pycache__",
+                                    ".pytest_cache", ".ruff_cache")
+FASHION_MNIST_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                       "t10k-labels-idx1-ubyte.gz"]
 
 
 def local_fashion_mnist() -> Path:
@@ -71,3 +77,24 @@ def smoke_site(smoke_run, data_dir) -> Path:
                          "--out", str(smoke_run / "analysis")]) == 0
     assert site_main(["--run", str(smoke_run)]) == 0
     return smoke_run
+
+
+@pytest.fixture(scope="session")
+def reuse_journey(tmp_path_factory, smoke_run, local_dir) -> tuple[Path, subprocess.CompletedProcess]:
+    """(the journey's folder, the finished run of README's reuse block in it): a fresh venv with a
+    non-editable install of the `analyze` extra, a model analysed and its site built."""
+    from tests.test_readme import journey_block
+
+    work = tmp_path_factory.mktemp("journey")
+    shutil.copytree(REPO, work / "fmnist-bottleneck", ignore=NOT_SOURCE)
+    shutil.copy2(smoke_run / "model.onnx", work / "model.onnx")
+    (work / "fashion-mnist").mkdir()
+    for name in FASHION_MNIST_FILES:
+        (work / "fashion-mnist" / name).symlink_to(local_dir / name)
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # `python3` is the interpreter running the tests, so the journey's venv gets a Python >= 3.11.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", journey_block("reuse")], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"README journey 2 failed\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return work, done

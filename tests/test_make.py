@@ -52,7 +52,7 @@ def made(tmp_path_factory, local_dir, venv):
 @pytest.mark.slow
 def test_make_all_builds_every_stage(made):
     run, _ = made
-    for name in ["config.json", "history.json", "checkpoint.pt", "snapshots.npz", "model.onnx",
+    for name in ["config.json", "history.json", "checkpoint.pt", "snapshots.npz", "dynamics.npz", "model.onnx",
                  "export_report.json", "analysis/results.json", "analysis/information_bottleneck.gif",
                  "analysis/confusion_matrix.png", "site/index.html", "site/hard_negatives.html"]:
         assert (run / name).is_file(), name
@@ -205,7 +205,7 @@ def test_clean_of_the_repository_deletes_nothing(venv, tmp_path, value):
 
 def project_files(run: Path) -> None:
     """What the stages leave in a run folder, a killed run's hidden leftovers included."""
-    for name in ["history.json", "checkpoint.pt", "snapshots.npz", "model.onnx", "export_report.json",
+    for name in ["history.json", "checkpoint.pt", "snapshots.npz", "dynamics.npz", "model.onnx", "export_report.json",
                  "analysis/results.json", "docs/index.md", "site/index.html", "mkdocs.yml", "screenshots/index.png",
                  ".analysis.lock", ".site.lock", ".site-build/docs/index.md", ".analysis.new-x1/results.json",
                  ".docs.old/index.md", ".config.json.k3j.json", ".report.lock"]:
@@ -296,7 +296,8 @@ def test_editing_analysis_or_site_code_never_retrains_or_reexports(made, venv):
     run, variables = made
     touched = [p for folder in ("analyzer", "site_renderer", "site_templates") for p in (REPO / folder).iterdir()
                if p.is_file()]
-    later = max(p.stat().st_mtime for p in [run / "model.onnx", run / "checkpoint.pt"]) + 5
+    outputs = [run / "model.onnx", run / "checkpoint.pt", run / "analysis/results.json", run / "site/index.html"]
+    later = max(p.stat().st_mtime for p in outputs) + 5  # newer than every output
     for path in touched:
         os.utime(path, (later, later))
     assert make(venv, "-q", "export", *variables, check=False).returncode == 0

@@ -1,6 +1,6 @@
 """A model trained elsewhere, analysed and published from a plain install of the `analyze` extra.
 
-Installs the project (not editable, no torch) into a fresh virtual environment, then for
+In the fresh virtual environment of README's reuse journey (not editable, no torch), for
 handmade models with D = 2 and D = 16 runs `python -m analyzer` and `python -m site_renderer` with
 that environment's Python from a folder outside the checkout. The templates must come with the
 package, the pages needing training artefacts must be left out, and the built site must load clean
@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +27,6 @@ from tests.html_pages import read_page
 
 FMNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 PAGES = ["index", "bottleneck", "explorer", "confusion", "hard_negatives", "calibration", "model"]
-NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "runs", "data", "build", "*.egg-info", "__pycache__",
-                                    ".pytest_cache", ".ruff_cache")
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +39,10 @@ def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> tuple[Path, Path]:
-    """(python of a fresh venv holding `pip install 'fmnist-bottleneck[analyze]'`, a folder outside the repo)."""
-    work = tmp_path_factory.mktemp("install")
-    source = work / "source"  # a copy, so the build leaves nothing in the checkout
-    shutil.copytree(REPO, source, ignore=NOT_SOURCE)
-    run([sys.executable, "-m", "venv", str(work / "venv")], work)
-    python = work / "venv" / "bin" / "python"
-    run([str(python), "-m", "pip", "install", "--quiet", f"{source}[analyze]"], work)
-    shutil.rmtree(source)
-    return python, work
+def installed(reuse_journey) -> tuple[Path, Path]:
+    """(python of the README journey's fresh venv, holding `pip install '.[analyze]'`, a folder outside the repo)."""
+    work, _ = reuse_journey
+    return work / "fmnist-venv" / "bin" / "python", work
 
 
 @pytest.fixture(scope="module", params=[2, 16], ids=["D2", "D16"])
