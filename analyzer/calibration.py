@@ -15,7 +15,36 @@ from analyzer.figures import plt, save_figure
 from analyzer.inputs import Inputs, Subject
 
 FIGURES = {"calibration": "calibration.png"}
+OVER_COLOUR, UNDER_COLOUR = "#dd8452", "#8fd19e"
 BINS = 15  # equal-width confidence bins, the usual choice since Guo et al. 2017
+WELL_CALIBRATED_ECE = 0.01  # an ECE under 1 percentage point reads as well calibrated
+CONFIDENCE_GAP = 0.01  # mean confidence this far (1 percentage point) above/below accuracy: over/under-confident
+
+
+def points(value: float) -> str:
+    """A difference of two percentages, in percentage points: 0.0028 -> '0.28 percentage points'."""
+    return f"{100 * value:.2f} percentage points"
+
+
+def threshold_points(value: float) -> str:
+    """A threshold in percentage points, as short as it is: 0.01 -> '1 percentage point'."""
+    amount = f"{100 * value:g}"
+    return f"{amount} percentage point{'' if amount == '1' else 's'}"
+
+
+def calibration_verdict(ece: float, gap: float) -> str:
+    """The page's sentence on calibration, judged by thresholds sized to the ECE and written in
+    percentage points, the unit of a difference of two percentages (ECE is a mean such difference)."""
+    quality = "well calibrated" if ece < WELL_CALIBRATED_ECE else "not well calibrated"
+    side = "under" if ece < WELL_CALIBRATED_ECE else "at or above"
+    text = (f"Expected calibration error {points(ece)}, {side} the {threshold_points(WELL_CALIBRATED_ECE)} threshold: "
+            f"{quality}. On average the top-1 confidence is {points(abs(gap))} "
+            f"{'above' if gap > 0 else 'below'} the accuracy, ")
+    if gap > CONFIDENCE_GAP:
+        return text + f"more than {threshold_points(CONFIDENCE_GAP)}: over-confident overall."
+    if gap < -CONFIDENCE_GAP:
+        return text + f"more than {threshold_points(CONFIDENCE_GAP)}: under-confident overall."
+    return text + f"within {threshold_points(CONFIDENCE_GAP)}: neither over- nor under-confident overall."
 
 
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int) -> dict:
@@ -40,10 +69,14 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int) -> dic
         rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": count,
                      "correct": int(correct[members].sum()), "wrong": int((~correct[members]).sum()),
                      "accuracy": accuracy, "mean_confidence": mean_confidence})
+    gap = float(confidence.mean() - correct.mean())  # > 0: over-confident
     return {
         "bins": rows,
         "ece": ece,
-        "confidence_minus_accuracy": float(confidence.mean() - correct.mean()),  # > 0: over-confident
+        "confidence_minus_accuracy": gap,
+        "well_calibrated_ece": WELL_CALIBRATED_ECE,
+        "confidence_gap_threshold": CONFIDENCE_GAP,
+        "verdict": calibration_verdict(ece, gap),
         "mean_confidence_correct": float(confidence[correct].mean()) if correct.any() else None,
         "mean_confidence_wrong": float(confidence[~correct].mean()) if (~correct).any() else None,
     }
@@ -55,18 +88,23 @@ def figure(calibration: dict, path: Path) -> None:
     rows = calibration["bins"]
     lows = np.array([r["low"] for r in rows])
     width = rows[0]["high"] - rows[0]["low"]
-    filled = [r["count"] > 0 for r in rows]
+    filled = np.array([r["count"] > 0 for r in rows])
     fig, (rel_ax, hist_ax) = plt.subplots(1, 2, figsize=(10, 4))
     accuracy = np.array([r["accuracy"] if r["count"] else 0.0 for r in rows])
     confidence = np.array([r["mean_confidence"] if r["count"] else 0.0 for r in rows])
     rel_ax.bar(lows[filled], accuracy[filled], width=width, align="edge", color="#4c72b0",
                edgecolor="white", label="accuracy")
-    rel_ax.bar(lows[filled], (confidence - accuracy)[filled], bottom=accuracy[filled], width=width,
-               align="edge", color="#dd8452", alpha=0.45, edgecolor="white", label="gap to confidence")
+    over, under = filled & (confidence > accuracy), filled & (confidence < accuracy)
+    # opaque, so each gap shows the colour of its legend entry, also where it lies over the accuracy
+    rel_ax.bar(lows[over], (confidence - accuracy)[over], bottom=accuracy[over], width=width, align="edge",
+               color=OVER_COLOUR, edgecolor="white", label="over-confident gap (confidence above accuracy)")
+    rel_ax.bar(lows[under], (accuracy - confidence)[under], bottom=confidence[under], width=width, align="edge",
+               color=UNDER_COLOUR, edgecolor="white", hatch="//",
+               label="under-confident gap (accuracy above confidence)")
     rel_ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     rel_ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top-1 probability)", ylabel="accuracy",
-               title=f"Reliability, ECE {100 * calibration['ece']:.2f}%")
-    rel_ax.legend(loc="upper left")
+               title=f"Reliability, ECE {points(calibration['ece'])}")
+    rel_ax.legend(loc="upper left", fontsize=8)
     hist_ax.bar(lows, [r["correct"] for r in rows], width=width, align="edge", color="#4c72b0",
                 alpha=0.7, label="correct")
     hist_ax.bar(lows, [r["wrong"] for r in rows], width=width, align="edge", color="#c44e52",

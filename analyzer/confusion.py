@@ -86,12 +86,30 @@ def cell_members(labels: np.ndarray, predictions: np.ndarray, confidence: np.nda
     return cells
 
 
-def figure(counts: np.ndarray, class_names: list[str], accuracy: float, path: Path) -> None:
-    """Counts in every cell over row-normalised shading; true classes down, predictions across."""
+def shading(counts: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each cell's shade in [0, 1], and the largest off-diagonal share of a row.
+
+    The diagonal is shaded by its share of the row; the off-diagonal cells by their share of the
+    row over the largest off-diagonal share, so the worst confusion gets the full colour. On one
+    scale the errors, a few percent of a row, would all look like zero beside the diagonal.
+    """
     shares = metrics.row_normalised(counts)
+    diagonal = np.eye(len(counts), dtype=bool)
+    largest = float(shares[~diagonal].max()) if (~diagonal).any() else 0.0
+    shade = np.where(diagonal, shares, shares / largest if largest > 0 else 0.0)
+    return shade, largest
+
+
+def figure(counts: np.ndarray, class_names: list[str], accuracy: float, path: Path) -> None:
+    """Counts in every cell; the diagonal shaded in blue by its share of the row, the errors in
+    orange on their own scale up to the largest off-diagonal share (see `shading`)."""
+    shares = metrics.row_normalised(counts)
+    shade, largest = shading(counts)
+    diagonal = np.eye(len(counts), dtype=bool)
     size = 1.2 + 0.62 * len(class_names)
-    fig, ax = plt.subplots(figsize=(size + 1.2, size))
-    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    fig, ax = plt.subplots(figsize=(size + 2.4, size))
+    image = ax.imshow(np.ma.masked_where(~diagonal, shares), cmap="Blues", vmin=0, vmax=1)
+    errors = ax.imshow(np.ma.masked_where(diagonal, shares), cmap="Oranges", vmin=0, vmax=largest or 1)
     ticks = np.arange(len(class_names))
     labels = [plain(name) for name in class_names]
     ax.set_xticks(ticks, labels, rotation=40, ha="right")
@@ -101,8 +119,10 @@ def figure(counts: np.ndarray, class_names: list[str], accuracy: float, path: Pa
     for t in ticks:
         for p in ticks:
             ax.text(p, t, str(counts[t, p]), ha="center", va="center", fontsize=8,
-                    color="white" if shares[t, p] > 0.5 else "black")
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+                    color="white" if shade[t, p] > 0.5 else "black")
+    # the first bar's pad is the gap the second one, placed between it and the matrix, fills
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.1, label="diagonal: share of the true class")
+    fig.colorbar(errors, ax=ax, fraction=0.046, pad=0.03, label="off-diagonal: share of the true class")
     ax.set_title(f"Confusion matrix, test accuracy {accuracy:.2%} ({counts.sum():,} images)")
     save_figure(fig, path)
 
@@ -112,6 +132,7 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     ev = inputs.evaluation
     names = ev.class_names
     counts = confusion_matrix(ev.labels, ev.predictions, len(names))
+    shade, largest = shading(counts)
     figure(counts, names, ev.accuracy, out / FIGURES["confusion_matrix"])
     top = metrics.top_class_indices(ev.probabilities, TOP)
     gallery = {
@@ -129,6 +150,8 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
             "columns": "predicted class",
             "counts": counts.tolist(),
             "row_normalised": metrics.row_normalised(counts).tolist(),
+            "shade": shade.tolist(),
+            "largest_off_diagonal_share": largest,
             "cells_file": CELLS,
         },
         "per_class": per_class_metrics(counts, names),

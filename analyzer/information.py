@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.colors import LogNorm
 
 from analyzer.figures import plt, save_figure
 from analyzer.inputs import Inputs, Subject
@@ -81,9 +82,58 @@ def kde_estimate(points: np.ndarray, labels: np.ndarray, variance: float = NOISE
     return i_tx / LN2, (i_tx - within) / LN2
 
 
+def phases(i_tx: list[float], threshold: float = COMPRESSION_FALL) -> dict:
+    """Where I(T;X) rises and falls: its maximum, the minimum before it, the minimum after it.
+
+    The rise is measured from the preceding minimum, not from the first snapshot, and the fall to
+    the later minimum, not to the last: a curve that dips before it rises (fitting after a short
+    collapse) or recovers after it falls would otherwise be judged by the wrong points. Both are
+    relative to the maximum. A compression *phase* follows a fitting phase: both must exceed
+    `threshold`.
+    """
+    values = np.asarray(i_tx, dtype=np.float64)
+    peak = int(np.argmax(values))
+    before = int(np.argmin(values[: peak + 1]))
+    after = peak + int(np.argmin(values[peak:]))
+    top = values[peak]
+    rise = float((top - values[before]) / top) if top > 0 else 0.0
+    fall = float((top - values[after]) / top) if top > 0 else 0.0
+    return {"peak_frame": peak, "rise_from_frame": before, "fall_to_frame": after,
+            "rise_to_peak": rise, "fall_after_peak": fall,
+            "compression": bool(rise > threshold and fall > threshold)}
+
+
+def verdict(estimate: dict, steps: list[int], threshold: float = COMPRESSION_FALL) -> str:
+    """The page's sentence on fitting and compression, built from the curve's own extremes so that
+    it names the points a reader finds on the figure."""
+    i_tx = estimate["i_tx"]
+    low, peak, end = estimate["rise_from_frame"], estimate["peak_frame"], estimate["fall_to_frame"]
+    rise, fall = estimate["rise_to_peak"], estimate["fall_after_peak"]
+    limit = f"{threshold:.0%}"
+    if rise == 0 and fall == 0:
+        return f"I(T;X) stays at {i_tx[0]:.2f} bits throughout: no fitting and no compression phase."
+    if peak == low:
+        text = f"I(T;X) starts at its maximum, {i_tx[peak]:.2f} bits at step {steps[peak]:,}"
+    else:
+        text = (f"I(T;X) rose {rise:.1%} from {i_tx[low]:.2f} bits at step {steps[low]:,} to {i_tx[peak]:.2f} bits "
+                f"at step {steps[peak]:,}")
+    if peak == len(i_tx) - 1:
+        text += " and was still at its maximum at the end"
+    else:
+        text += f", then fell {fall:.1%} to {i_tx[end]:.2f} bits at step {steps[end]:,}"
+        if end != len(i_tx) - 1:
+            text += f" (and ended at {i_tx[-1]:.2f} bits)"
+    if estimate["compression"]:
+        return text + f". A rise then a fall of more than {limit} each: a compression phase appears in this estimate."
+    if rise > threshold:
+        return text + f". The fall is not more than {limit}: no compression phase in this estimate."
+    before = "No rise precedes the fall" if peak == low else f"The rise is not more than {limit}"
+    return text + f". {before}, so the fitting-then-compression phases do not appear in this estimate."
+
+
 def information_plane(coords: np.ndarray, labels: np.ndarray, bins: int = BINS,
                       variance: float = NOISE_VARIANCE) -> dict:
-    """Both estimates at every snapshot of coords (F, N, D); and whether I(T;X) falls late."""
+    """Both estimates at every snapshot of coords (F, N, D), and the `phases` of each I(T;X) curve."""
     rows = {"binning": [], "kde": []}
     for frame in coords:
         rows["binning"].append(binning_estimate(frame, labels, bins))
@@ -100,19 +150,7 @@ def information_plane(coords: np.ndarray, labels: np.ndarray, bins: int = BINS,
     }
     for name, values in rows.items():
         i_tx = [v[0] for v in values]
-        peak = int(np.argmax(i_tx))
-        # relative rise of I(T;X) from the first snapshot to its peak, and fall from the peak to the end
-        rise = (i_tx[peak] - i_tx[0]) / i_tx[peak] if i_tx[peak] > 0 else 0.0
-        fall = (i_tx[peak] - i_tx[-1]) / i_tx[peak] if i_tx[peak] > 0 else 0.0
-        result[name] = {
-            "i_tx": i_tx,
-            "i_ty": [v[1] for v in values],
-            "peak_frame": peak,
-            "rise_to_peak": rise,
-            "fall_after_peak": fall,
-            # a compression *phase* follows a fitting phase: I(T;X) must first rise, then fall
-            "compression": bool(rise > COMPRESSION_FALL and fall > COMPRESSION_FALL),
-        }
+        result[name] = {"i_tx": i_tx, "i_ty": [v[1] for v in values], **phases(i_tx)}
     result["compression_threshold"] = COMPRESSION_FALL
     return result
 
@@ -120,18 +158,25 @@ def information_plane(coords: np.ndarray, labels: np.ndarray, bins: int = BINS,
 ESTIMATORS = (("binning", "binning"), ("kde", "KDE"))
 
 
-def plane_figure(plane: dict, epochs: list[float], path: Path) -> None:
-    """I(T;Y) against I(T;X) per snapshot, coloured by epoch, one panel per estimator."""
+def plane_figure(plane: dict, steps: list[int], path: Path) -> None:
+    """I(T;Y) against I(T;X) per snapshot, one panel per estimator, coloured by the optimiser step
+    on a log scale: most snapshots fall in the first epoch, which a colour by epoch squeezes into
+    one shade. Step 0 has no logarithm and takes the colour of step 1."""
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
     for ax, (key, title) in zip(axes, ESTIMATORS, strict=True):
         x, y = plane[key]["i_tx"], plane[key]["i_ty"]
         ax.plot(x, y, color="#bbbbbb", lw=0.8, zorder=1)
-        points = ax.scatter(x, y, c=epochs, cmap="viridis", s=14, zorder=2)
+        points = ax.scatter(x, y, c=np.maximum(steps, 1), cmap="viridis", norm=step_norm(steps), s=14, zorder=2)
         ax.axhline(plane["h_y_bits"], color="k", ls=":", lw=0.8)
         ax.set(xlabel="I(T;X) (bits)", ylabel="I(T;Y) (bits)", title=f"Information plane, {title}")
         ax.grid(alpha=0.3)
-    fig.colorbar(points, ax=axes, label="epoch", fraction=0.03, pad=0.02)
+    fig.colorbar(points, ax=axes, label="optimiser step (log scale; step 0 shown as 1)", fraction=0.03, pad=0.02)
     save_figure(fig, path)
+
+
+def step_norm(steps: list[int]) -> LogNorm:
+    """Log colour scale over the snapshots' steps, from step 1 (standing in for step 0) up."""
+    return LogNorm(vmin=1, vmax=max(max(steps), 2))
 
 
 def curves_figure(plane: dict, steps: list[int], path: Path) -> None:
@@ -161,6 +206,9 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     plane = information_plane(snapshots.info_coords, snapshots.info_labels, inputs.config.information_bins,
                               inputs.config.information_noise)
     plane["per_class"] = snapshots.info_per_class
-    plane_figure(plane, snapshots.epochs.tolist(), out / FIGURES["information_plane"])
-    curves_figure(plane, snapshots.steps.tolist(), out / FIGURES["information_curves"])
+    steps = snapshots.steps.tolist()
+    for key, _ in ESTIMATORS:
+        plane[key]["verdict"] = verdict(plane[key], steps)
+    plane_figure(plane, steps, out / FIGURES["information_plane"])
+    curves_figure(plane, steps, out / FIGURES["information_curves"])
     return Subject(plane, FIGURES)

@@ -71,3 +71,17 @@ def test_a_fall_from_the_first_snapshot_is_no_compression_phase():
     plane = information_plane(np.stack([spread, clustered]), labels)
     assert plane["binning"]["peak_frame"] == 0 and plane["binning"]["fall_after_peak"] > 0.2
     assert plane["binning"]["compression"] is False
+
+
+def test_the_rise_is_measured_from_the_minimum_before_the_peak():
+    labels = classes(20)
+    spread = np.random.default_rng(4).normal(size=(200, 2))
+    clustered = np.stack([np.cos(labels), np.sin(labels)], axis=1) * 5 + 0.01 * spread
+    frames = np.stack([np.round(spread), np.round(0.3 * spread), spread, clustered])  # dip, rise, fall
+    binning = information_plane(frames, labels)["binning"]
+    i_tx = binning["i_tx"]
+    assert i_tx[1] < i_tx[0] < i_tx[2]
+    assert (binning["rise_from_frame"], binning["peak_frame"], binning["fall_to_frame"]) == (1, 2, 3)
+    assert binning["rise_to_peak"] == pytest.approx((i_tx[2] - i_tx[1]) / i_tx[2])
+    assert binning["fall_after_peak"] == pytest.approx((i_tx[2] - i_tx[3]) / i_tx[2])
+    assert binning["compression"] is True
