@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from analyzer.bottleneck import Projection
+from analyzer.bottleneck import Projection, fit_linear_head
 from analyzer.figures import class_colours, padded_limits
 from analyzer.inputs import Evaluation, Inputs, Snapshots, Subject
 from fmnist_common.artifacts import atomic_path, write_bytes
@@ -41,6 +41,13 @@ def sprite(images: np.ndarray, path: Path) -> None:
         Image.fromarray(sheet, mode="L").save(tmp, format="PNG")
 
 
+def rounded(frame: np.ndarray) -> np.ndarray:
+    """A frame's points to 3 decimals of its own spread: the first snapshots sit within 0.01 of the
+    origin, where 3 decimals of a unit would put them on a coarse grid of a few spots."""
+    spread = float(np.ptp(frame)) or 1.0
+    return np.round(frame, int(np.clip(3 - np.floor(np.log10(spread)), 3, 9)))
+
+
 def replay(snapshots: Snapshots, projection: Projection, frame_ms: int) -> dict:
     """The probe points of every snapshot in the report's plane (rounded for size), shown
     `frame_ms` each like the GIF's frames."""
@@ -49,10 +56,17 @@ def replay(snapshots: Snapshots, projection: Projection, frame_ms: int) -> dict:
         "labels": snapshots.labels.tolist(),
         "steps": snapshots.steps.tolist(),
         "epochs": [round(float(e), 4) for e in snapshots.epochs],
-        "limits": list(padded_limits(plane)),
-        "frames": np.round(plane, 3).tolist(),
+        "frames": [rounded(frame).tolist() for frame in plane],
         "frameMs": frame_ms,
     }
+
+
+def head_of(ev: Evaluation) -> dict | None:
+    """{"weight": (C, 2), "bias": (C,)} of the head when it is affine on a 2-D bottleneck, else None."""
+    head = fit_linear_head(ev.coords, ev.logits)
+    if ev.coords.shape[1] != 2 or not head["linear"]:
+        return None
+    return {"weight": head["weight"], "bias": head["bias"]}
 
 
 def embeddings(ev: Evaluation, path: Path) -> None:
@@ -84,6 +98,9 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
             [round(float(x), 3), round(float(y), 3), int(t), int(p), round(float(c), 4)]
             for x, y, t, p, c in zip(plane[:, 0], plane[:, 1], ev.labels, ev.predictions, ev.confidence, strict=True)
         ],
+        # the affine head z -> W z + b when it is one and the plane is the bottleneck itself (as on the
+        # static map), so the page can draw its decision regions; null otherwise
+        "head": head_of(ev),
         "replay": None if snapshots is None else replay(snapshots, projection, inputs.config.gif_frame_ms),
     }
     text = "window.EXPLORER_DATA = " + json.dumps(data, separators=(",", ":")) + ";\n"

@@ -108,12 +108,106 @@
     colourBy.value = Object.hasOwn(modes, colour) ? colour : "true";
   }
 
-  // Data -> canvas (CSS pixel) coordinates for the current view; measures the canvas once per call,
-  // not once per point.
-  function projection() {
+  // ---- one scale on both axes -------------------------------------------------------------
+  // The view is the region asked for (the data's box, a stored hash or a zoom of either). The canvas
+  // shows that region whole, centred, at one scale k for x and y, so a data unit is as many pixels
+  // across as up and the plane keeps its shape on a wide desktop and a tall phone alike.
+  function fitted(region, width, height) {
+    const k = Math.min(width / (region.x1 - region.x0), height / (region.y1 - region.y0));
+    const cx = (region.x0 + region.x1) / 2, cy = (region.y0 + region.y1) / 2;
+    return {
+      k: k, width: width, height: height,
+      toScreen: function (x, y) { return [width / 2 + (x - cx) * k, height / 2 - (y - cy) * k]; },
+      dataX: function (sx) { return cx + (sx - width / 2) / k; },
+      dataY: function (sy) { return cy - (sy - height / 2) / k; },
+    };
+  }
+
+  // The current view fitted to the scatter; measures the canvas once per call, not once per point.
+  function transform() {
     const box = scatter.getBoundingClientRect();
-    const kx = box.width / (view.x1 - view.x0), ky = box.height / (view.y1 - view.y0);
-    return function (x, y) { return [(x - view.x0) * kx, (view.y1 - y) * ky]; };
+    return fitted(view, box.width, box.height);
+  }
+
+  // Data -> canvas (CSS pixel) coordinates for the current view.
+  function projection() { return transform().toScreen; }
+
+  // ---- axes: round tick values on the left and bottom edges, for whatever part is in view ------
+  function tickValues(lo, hi, count) {
+    const raw = (hi - lo) / count, unit = Math.pow(10, Math.floor(Math.log10(raw))), m = raw / unit;
+    const step = unit * (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10);
+    const digits = Math.max(0, -Math.floor(Math.log10(step)));
+    const values = [];
+    for (let i = Math.ceil(lo / step); i * step <= hi; i++) {
+      values.push({ value: i * step, text: (i === 0 ? 0 : i * step).toFixed(digits) });  // no "-0"
+    }
+    return values;
+  }
+
+  // Ticks and labels drawn over the plot, on a pale band so points under them stay visible;
+  // returns the tick values, for the page's test hook.
+  function drawAxes(ctx, t) {
+    const xs = tickValues(t.dataX(0), t.dataX(t.width), Math.max(2, t.width / 90));
+    const ys = tickValues(t.dataY(t.height), t.dataY(0), Math.max(2, t.height / 70));
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = "rgba(255, 255, 255, 0.75)";
+    ctx.fillRect(0, t.height - 16, t.width, 16);
+    ctx.fillRect(0, 0, 34, t.height - 16);
+    ctx.strokeStyle = "#555"; ctx.fillStyle = "#333"; ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+    xs.forEach(function (tick) {
+      const sx = Math.round(t.toScreen(tick.value, 0)[0]) + 0.5;
+      ctx.moveTo(sx, t.height); ctx.lineTo(sx, t.height - 4);
+      // a label cut by the canvas edge or under the y axis' band is left out; its tick stays
+      if (sx > 44 && sx < t.width - 14) ctx.fillText(tick.text, sx, t.height - 4);
+    });
+    // y labels sit just above their tick, not beside it, where the tick would read as a minus sign
+    ctx.textAlign = "left"; ctx.textBaseline = "bottom";
+    ys.forEach(function (tick) {
+      const sy = Math.round(t.toScreen(0, tick.value)[1]) + 0.5;
+      if (sy > t.height - 16) return;  // under the x axis' band
+      ctx.moveTo(0, sy); ctx.lineTo(4, sy);
+      if (sy > 12) ctx.fillText(tick.text, 2, sy - 1);
+    });
+    ctx.stroke();
+    return { x: xs.map(function (tick) { return tick.value; }), y: ys.map(function (tick) { return tick.value; }) };
+  }
+
+  // ---- decision regions of the affine head, under the points -----------------------------------
+  // data.head is W (classes x 2) and b when the head is affine on the plane, else null. Each block of
+  // REGION_BLOCK canvas pixels takes the pale colour of argmax W z + b at its centre (the static map's
+  // tint). The blocks are cached per view, so redraws that keep the view (pin, hide, colour) cost one
+  // drawImage; a pan or zoom recomputes a few ten thousand blocks.
+  const REGION_BLOCK = 4;
+  const tints = data.colours.map(function (hex) {
+    return [1, 3, 5].map(function (at) { return Math.round(255 - 0.22 * (255 - parseInt(hex.slice(at, at + 2), 16))); });
+  });
+  const regions = { key: null, canvas: document.createElement("canvas") };
+
+  function regionLayer(t) {
+    const key = [t.k, t.dataX(0), t.dataY(0), t.width, t.height].join();
+    if (regions.key === key) return regions.canvas;
+    const cols = Math.ceil(t.width / REGION_BLOCK), rows = Math.ceil(t.height / REGION_BLOCK);
+    regions.canvas.width = cols; regions.canvas.height = rows;
+    const ctx = regions.canvas.getContext("2d"), image = ctx.createImageData(cols, rows);
+    const w = data.head.weight, b = data.head.bias;
+    for (let r = 0; r < rows; r++) {
+      const y = t.dataY((r + 0.5) * REGION_BLOCK);
+      for (let c = 0; c < cols; c++) {
+        const x = t.dataX((c + 0.5) * REGION_BLOCK);
+        let best = 0, bestLogit = -Infinity;
+        for (let k = 0; k < b.length; k++) {
+          const logit = w[k][0] * x + w[k][1] * y + b[k];
+          if (logit > bestLogit) { bestLogit = logit; best = k; }
+        }
+        const at = 4 * (r * cols + c), tint = tints[best];
+        image.data[at] = tint[0]; image.data[at + 1] = tint[1]; image.data[at + 2] = tint[2]; image.data[at + 3] = 255;
+      }
+    }
+    ctx.putImageData(image, 0, 0);
+    regions.key = key;
+    return regions.canvas;
   }
 
   let pointColours = data.points.map(modes.true);  // each point's fill under the chosen colour mode
@@ -124,8 +218,13 @@
   function drawScatter() {
     const started = performance.now();
     const { ctx, width, height } = fitCanvas(scatter);
-    const toScreen = projection();
+    const t = fitted(view, width, height), toScreen = t.toScreen;
     ctx.clearRect(0, 0, width, height);
+    if (data.head) {
+      ctx.imageSmoothingEnabled = false;  // sharp region edges, block for block
+      const layer = regionLayer(t);
+      ctx.drawImage(layer, 0, 0, layer.width * REGION_BLOCK, layer.height * REGION_BLOCK);
+    }
     let drawn = 0;
     for (const wrongPass of [false, true]) {  // misclassified points on top, with a dark ring
       const radius = wrongPass ? 3 : 2;
@@ -159,6 +258,7 @@
       ctx.strokeRect(box.x0, box.y0, box.x1 - box.x0, box.y1 - box.y0);
       ctx.setLineDash([]);
     }
+    api.lastTicks = drawAxes(ctx, t);
     api.drawnPoints = drawn;
     api.lastDrawMs = performance.now() - started;
   }
@@ -273,7 +373,7 @@
   scatter.addEventListener("pointerdown", function (e) {
     const b = scatter.getBoundingClientRect();
     drag = { x: e.clientX, y: e.clientY, view: Object.assign({}, view), moved: false, select: e.shiftKey,
-             left: b.left, top: b.top };
+             left: b.left, top: b.top, k: fitted(view, b.width, b.height).k };
     scatter.setPointerCapture(e.pointerId);
   });
   scatter.addEventListener("pointermove", function (e) {
@@ -285,9 +385,7 @@
       return;
     }
     if (drag) {
-      const box = scatter.getBoundingClientRect();
-      const dx = (e.clientX - drag.x) / box.width * (drag.view.x1 - drag.view.x0);
-      const dy = (e.clientY - drag.y) / box.height * (drag.view.y1 - drag.view.y0);
+      const dx = (e.clientX - drag.x) / drag.k, dy = (e.clientY - drag.y) / drag.k;  // one scale: pixels -> data
       if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 3) drag.moved = true;
       if (drag.moved) {
         const panned = { x0: drag.view.x0 - dx, x1: drag.view.x1 - dx, y0: drag.view.y0 + dy, y1: drag.view.y1 + dy };
@@ -316,9 +414,10 @@
   scatter.addEventListener("pointerleave", function () { if (!drag) tooltip.hidden = true; });
   scatter.addEventListener("wheel", function (e) {
     e.preventDefault();
-    const box = scatter.getBoundingClientRect();
-    const fx = (e.clientX - box.left) / box.width, fy = (e.clientY - box.top) / box.height;
-    const cx = view.x0 + fx * (view.x1 - view.x0), cy = view.y1 - fy * (view.y1 - view.y0);
+    // Scaling the region about the data point under the pointer scales the fitted view about it too,
+    // so that point stays under the pointer and the one scale stays one.
+    const box = scatter.getBoundingClientRect(), t = fitted(view, box.width, box.height);
+    const cx = t.dataX(e.clientX - box.left), cy = t.dataY(e.clientY - box.top);
     const k = e.deltaY > 0 ? 1.2 : 1 / 1.2;
     const zoomed = { x0: cx - (cx - view.x0) * k, x1: cx + (view.x1 - cx) * k,
                      y0: cy - (cy - view.y0) * k, y1: cy + (view.y1 - cy) * k };
@@ -346,8 +445,11 @@
     button.dataset.index = String(c);
     button.innerHTML = '<span class="explorer-swatch"></span>';
     button.querySelector(".explorer-swatch").style.background = data.colours[c];
-    button.appendChild(document.createTextNode(name));
-    button.title = "click: hide or show · double-click: show this class alone";
+    const text = document.createElement("span");
+    text.className = "explorer-name";  // ellipsized when long; the title holds it whole
+    text.textContent = name;
+    button.appendChild(text);
+    button.title = name + " · click: hide or show · double-click: show this class alone";
     button.addEventListener("click", function () {
       if (hidden.has(c)) hidden.delete(c); else hidden.add(c);
       refreshLegend();
@@ -381,6 +483,12 @@
 
   api.state = function () { return { hidden: Array.from(hidden), view: Object.assign({}, view), pin: pin,
                                       colour: colourBy.value }; };
+  // Pixels per data unit along x and y, measured through the mapping the points are drawn with.
+  api.scale = function () {
+    const toScreen = projection(), o = toScreen(0, 0), u = toScreen(1, 1);
+    return { x: u[0] - o[0], y: o[1] - u[1] };
+  };
+  api.ticks = function () { return api.lastTicks; };
   api.screenPosition = function (index) {
     const box = scatter.getBoundingClientRect();
     const [sx, sy] = projection()(data.points[index][0], data.points[index][1]);
@@ -395,23 +503,59 @@
   const play = document.getElementById("replay-play");
   let timer = null;
 
+  // The view of each frame follows its points: early snapshots sit within a hundredth of the origin,
+  // a single dot at the final frame's axes. Each frame's box (centre and log half-size) is smoothed
+  // forward and back over the frames, so playback glides instead of jumping, then grown to hold all
+  // of its frame's points again; the same for every way of reaching the frame (play or slider).
+  function replayViews() {
+    const boxes = replay.frames.map(function (frame) {
+      const xs = frame.map(function (p) { return p[0]; }), ys = frame.map(function (p) { return p[1]; });
+      const x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
+      const y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
+      // half-sizes with 6% padding each side, like the home view; never 0, whose log is -Infinity
+      return [(x0 + x1) / 2, (y0 + y1) / 2, Math.log(Math.max((x1 - x0) * 0.56, 1e-6)),
+              Math.log(Math.max((y1 - y0) * 0.56, 1e-6)), x0, x1, y0, y1];
+    });
+    const smooth = boxes.map(function (b) { return b.slice(0, 4); });
+    const SMOOTHING = 0.4;  // weight of the neighbouring frame
+    for (let f = 1; f < smooth.length; f++) {
+      for (let j = 0; j < 4; j++) smooth[f][j] += SMOOTHING * (smooth[f - 1][j] - smooth[f][j]);
+    }
+    for (let f = smooth.length - 2; f >= 0; f--) {
+      for (let j = 0; j < 4; j++) smooth[f][j] += SMOOTHING * (smooth[f + 1][j] - smooth[f][j]);
+    }
+    return smooth.map(function (s, f) {
+      const hx = Math.exp(s[2]), hy = Math.exp(s[3]), b = boxes[f], padX = (b[5] - b[4]) * 0.06, padY = (b[7] - b[6]) * 0.06;
+      return { x0: Math.min(s[0] - hx, b[4] - padX), x1: Math.max(s[0] + hx, b[5] + padX),
+               y0: Math.min(s[1] - hy, b[6] - padY), y1: Math.max(s[1] + hy, b[7] + padY) };
+    });
+  }
+  const frameViews = replay ? replayViews() : [];
+
+  function replayTransform(f) {
+    const box = replayCanvas.getBoundingClientRect();
+    return fitted(frameViews[f], box.width, box.height);
+  }
+
   function drawFrame(f) {
     const { ctx, width, height } = fitCanvas(replayCanvas);
-    const [xl, yl] = replay.limits;
+    const t = fitted(frameViews[f], width, height);
     ctx.clearRect(0, 0, width, height);
     replay.frames[f].forEach(function (p, i) {
+      const [sx, sy] = t.toScreen(p[0], p[1]);
       ctx.beginPath();
-      ctx.arc((p[0] - xl[0]) / (xl[1] - xl[0]) * width, (yl[1] - p[1]) / (yl[1] - yl[0]) * height, 4, 0, 2 * Math.PI);
+      ctx.arc(sx, sy, 4, 0, 2 * Math.PI);
       ctx.fillStyle = data.colours[replay.labels[i]];
       ctx.fill();
     });
+    drawAxes(ctx, t);
     label.textContent = "epoch " + replay.epochs[f].toFixed(2) + " · step " + replay.steps[f].toLocaleString("en-US");
   }
   function stop() { clearInterval(timer); timer = null; play.textContent = "Play"; }
 
   if (replay) {
     slider.max = String(replay.frames.length - 1);
-    slider.value = "0";
+    slider.value = slider.max;  // opens on the trained plane; Play runs it from the first snapshot
     slider.addEventListener("input", function () { stop(); drawFrame(Number(slider.value)); });
     play.addEventListener("click", function () {
       if (timer) { stop(); return; }
@@ -424,7 +568,13 @@
         drawFrame(next);
       }, replay.frameMs);  // the GIF's frame time, --gif-frame-ms of the analysis
     });
-    drawFrame(0);
+    drawFrame(replay.frames.length - 1);
+    // The shown frame and each probe point's position on the replay canvas, for tests.
+    api.replay = function () {
+      const f = Number(slider.value), t = replayTransform(f);
+      return { frame: f, frames: replay.frames.length, width: t.width, height: t.height,
+               positions: replay.frames[f].map(function (p) { return t.toScreen(p[0], p[1]); }) };
+    };
   }
 
   window.addEventListener("resize", function () { drawScatter(); if (replay) drawFrame(Number(slider.value)); });
