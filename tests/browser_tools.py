@@ -67,7 +67,8 @@ def visit(browser, url):
     problems = {key: [] for key in CLEAN}
     page.on("console", lambda m: m.type == "error" and problems["console"].append(m.text))
     page.on("pageerror", lambda e: problems["console"].append(str(e)))
-    page.on("requestfailed", lambda r: problems["failed"].append(r.url))
+    # a reload or navigation cancels what is still loading (net::ERR_ABORTED): not a missing file
+    page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED" and problems["failed"].append(r.url))
     page.on("request", lambda r: urlparse(r.url).hostname not in ("127.0.0.1", None)
             and not r.url.startswith("data:") and problems["outside"].append(r.url))
     page.on("dialog", lambda d: (problems["dialogs"].append(d.message), d.dismiss()))
