@@ -18,8 +18,8 @@ import numpy as np
 
 from analyzer import figures, train_points
 from analyzer.figures import plt, save_figure
-from analyzer.inputs import Inputs, Subject
-from analyzer.neighbours import CHUNK, as_vectors, nearest, neighbour_rows, squared_distances
+from analyzer.inputs import Inputs, Subject, as_vectors
+from analyzer.neighbours import CHUNK, nearest, neighbour_rows, squared_distances
 
 FIGURES = {"near_copies": "near_copies.png"}
 SAMPLE_EVERY = 10  # the histogram uses every 10th test image (1,000 of 10,000)
@@ -91,7 +91,7 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     if train is None:
         return Subject(train_points.absent(inputs.config.data))
     names = ev.class_names
-    train_vectors, test = as_vectors(train.images), as_vectors(ev.images)
+    train_vectors, test = train.vectors, as_vectors(ev.images)
     sample = np.arange(0, len(ev.images), SAMPLE_EVERY)
     _, sample_distance = nearest(test[sample], train_vectors, 1)
     median = float(np.median(sample_distance))

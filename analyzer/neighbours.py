@@ -17,16 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from analyzer import figures, hard_negatives, train_points
-from analyzer.inputs import Inputs, Subject, TrainSet
+from analyzer.inputs import Inputs, Subject, TrainSet, as_vectors
 
 CHUNK = 500  # queries per distance block: 500 x 60,000 float32 = 120 MB
-
-
-def as_vectors(images: np.ndarray) -> np.ndarray:
-    """(N, 28, 28) uint8 -> (N, 784) float32 in [0, 1]."""
-    vectors = images.reshape(len(images), -1).astype(np.float32)
-    vectors *= 1 / 255
-    return vectors
 
 
 def squared_distances(queries: np.ndarray, base: np.ndarray, base_norms: np.ndarray) -> np.ndarray:
@@ -80,7 +73,7 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     queries = np.array(hard_negatives.test_indices(inputs.blocks["hard_negatives"]), dtype=np.int64)
     rows = []
     if len(queries):
-        by_pixel = nearest(as_vectors(ev.images[queries]), as_vectors(train.images), k)
+        by_pixel = nearest(as_vectors(ev.images[queries]), train.vectors, k)
         by_bottleneck = nearest(ev.coords[queries], train_coords, k)
         for row, index in enumerate(queries.tolist()):
             pixel = neighbour_rows(*(a[row] for a in by_pixel), train, names, out)
