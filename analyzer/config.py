@@ -28,8 +28,13 @@ class AnalyzeConfig:
     out: str = option(None, "folder for results.json and the figures, replaced whole on success", required=True)
     snapshots: str | None = option(None, "snapshots.npz from training, for the GIF, replay and information plane")
     history: str | None = option(None, "history.json from training, for the training curves")
+    dynamics: str | None = option(None, "dynamics.npz from training, for the data map, forgetting and each test "
+                                        "image's history")
     top_k: int = option(5, "hard negatives per class")
     neighbours: int = option(5, "nearest training images shown per hard negative")
+    occlusion_patch: int = option(4, "side in pixels of the square patch slid over each hard negative "
+                                         "for its occlusion maps")
+    occlusion_stride: int = option(2, "step in pixels between two positions of the occlusion patch")
     calibration_bins: int = option(calibration.BINS, "equal-width confidence bins of the reliability diagram")
     information_bins: int = option(information.BINS, "bins per bottleneck unit of the binning estimator")
     information_noise: float = option(information.NOISE_VARIANCE,
@@ -41,7 +46,8 @@ class AnalyzeConfig:
 
     def __post_init__(self) -> None:
         bounds = {"top_k": 1, "neighbours": 1, "calibration_bins": 1, "information_bins": 2, "batch_size": 1,
-                  "threads": 0, "gif_frame_ms": 10}
+                  "threads": 0, "gif_frame_ms": 10,
+                  "occlusion_patch": 1, "occlusion_stride": 1}
         for name, low in bounds.items():
             if getattr(self, name) < low:
                 raise ConfigError(f"--{flag(name)} {getattr(self, name)} must be at least {low}")

@@ -297,6 +297,36 @@ def read_history(path: Path) -> list[dict]:
 
 
 @dataclass(frozen=True)
+class Dynamics:
+    """Each image's true-label probability and correctness after every epoch (`dynamics.npz`).
+
+    Rows are epochs; columns are dataset positions: every test image, and the first N training
+    images (N is the trainer's `train_subset`, or all 60,000). The last test row is the exported
+    model's test pass.
+    """
+
+    train_true_probability: np.ndarray  # (E, N) float32
+    train_correct: np.ndarray  # (E, N) bool
+    test_true_probability: np.ndarray  # (E, 10000) float32
+    test_correct: np.ndarray  # (E, 10000) bool
+
+    @property
+    def epochs(self) -> int:
+        return len(self.test_correct)
+
+    def test_history(self, index: int) -> dict:
+        """One test image over training: how many epochs had it right, and the first and last of
+        them (1-based; None when it was never right)."""
+        right = np.flatnonzero(self.test_correct[:, index]) + 1
+        return {
+            "epochs": self.epochs,
+            "correct_epochs": int(len(right)),
+            "first_correct": int(right[0]) if len(right) else None,
+            "last_correct": int(right[-1]) if len(right) else None,
+        }
+
+
+@dataclass(frozen=True)
 class Inputs:
     """Everything a subject may read: the inputs, read once, and the blocks of the subjects before it.
 
@@ -312,6 +342,7 @@ class Inputs:
     history: list[dict] | None
     train: TrainSet | None  # None: the training files are not in the data folder
     previous: Path  # the analysis folder this run replaces, whose cached files may be reused
+    dynamics: Dynamics | None = None  # None: no dynamics.npz given (--dynamics)
     blocks: dict[str, dict | list | None] = field(default_factory=dict)
 
 
