@@ -315,15 +315,34 @@ class Dynamics:
         return len(self.test_correct)
 
     def test_history(self, index: int) -> dict:
-        """One test image over training: how many epochs had it right, and the first and last of
-        them (1-based; None when it was never right)."""
+        """One test image over training: how many epochs had it right, the first and last of them
+        (1-based; None when it was never right), and that said in words (`history_summary`)."""
         right = np.flatnonzero(self.test_correct[:, index]) + 1
-        return {
+        history = {
             "epochs": self.epochs,
             "correct_epochs": int(len(right)),
             "first_correct": int(right[0]) if len(right) else None,
             "last_correct": int(right[-1]) if len(right) else None,
         }
+        return {**history, "summary": history_summary(**history)}
+
+
+def history_summary(epochs: int, correct_epochs: int, first_correct: int | None, last_correct: int | None) -> str:
+    """A test image's history in words: "right at epochs 3–17 of 24, wrong since", the one
+    wording of the hard negatives' details and the confusion gallery's tooltips."""
+    if not correct_epochs:
+        return f"wrong at every epoch (0 of {epochs})"
+    if correct_epochs == epochs:
+        return f"right at every epoch ({epochs} of {epochs})"
+    unbroken = last_correct - first_correct + 1 == correct_epochs
+    if unbroken and last_correct == epochs:
+        return (f"wrong until epoch {first_correct - 1}, right since epoch {first_correct} "
+                f"({correct_epochs} of {epochs})")
+    if unbroken:
+        when = f"epoch {first_correct}" if first_correct == last_correct else f"epochs {first_correct}–{last_correct}"
+        return f"right at {when} of {epochs}, wrong since"
+    tail = ", wrong since" if last_correct < epochs else ""
+    return f"right at {correct_epochs} of {epochs} epochs, first at epoch {first_correct}, last at {last_correct}{tail}"
 
 
 @dataclass(frozen=True)
