@@ -84,9 +84,10 @@ $(RUN)/model.onnx $(RUN)/export_report.json &: $(RUN)/checkpoint.pt $(EXPORTER_S
 
 analyze: $(RUN)/analysis/results.json ## analyse the ONNX model on the CPU (no torch)
 
-$(RUN)/analysis/results.json: $(RUN)/model.onnx $(RUN)/snapshots.npz $(RUN)/history.json $(ANALYZER_SRC)
+$(RUN)/analysis/results.json: $(RUN)/model.onnx $(RUN)/snapshots.npz $(RUN)/history.json $(RUN)/dynamics.npz \
+		$(ANALYZER_SRC)
 	'$(PY)' -m analyzer --model '$(RUN)/model.onnx' --data '$(DATA_DIR)' --snapshots '$(RUN)/snapshots.npz' \
-		--history '$(RUN)/history.json' --out '$(RUN)/analysis'
+		--history '$(RUN)/history.json' --dynamics '$(RUN)/dynamics.npz' --out '$(RUN)/analysis'
 
 site: $(RUN)/site/index.html ## render the static report into RUN/site
 
@@ -116,6 +117,12 @@ bench: $(VENV_STAMP) $(DATA_STAMP) ## measure speed and accuracy into bench/resu
 .PHONY: images
 images: | $(VENV_STAMP) $(BROWSER_STAMP) ## README pictures into docs/images from RUN/analysis and RUN/site
 	'$(PY)' bench/readme_images.py --run '$(RUN)' --out docs/images
+
+# Full-page screenshots of every page of a built site (1280 px light and dark, 420 px light): a look
+# at the report as a reader sees it.
+.PHONY: screenshots
+screenshots: | $(VENV_STAMP) $(BROWSER_STAMP) ## full-page screenshots of RUN/site into RUN/screenshots
+	'$(PY)' bench/screenshots.py --run '$(RUN)'
 
 # Only a folder the trainer started (its config.json) is emptied; any other folder is refused, and
 # what the user put into a run folder stays and is named.

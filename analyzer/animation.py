@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from PIL import Image
 
-from analyzer.figures import class_colours, class_legend, plt
+from analyzer.figures import class_colours, class_legend, dark_palette, dark_path, plt
 from fmnist_common.artifacts import atomic_path
 
 FRAME_MS = 80  # every frame but the last, unless the caller chooses
@@ -209,6 +209,12 @@ def write_gif(coords: np.ndarray, labels: np.ndarray, epochs: np.ndarray, steps:
         frames[0].save(
             tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, disposal=1
         )
+    # the dark scheme's variant: the same frames with the palette recoloured (figures.dark_palette)
+    dark = [frame.copy() for frame in frames]
+    for frame in dark:
+        frame.putpalette(dark_palette(frame.getpalette()))
+    with atomic_path(dark_path(path)) as tmp:
+        dark[0].save(tmp, format="GIF", save_all=True, append_images=dark[1:], duration=durations, loop=0, disposal=1)
     return {
         "frames": len(frames),
         "frame_ms": frame_ms,

@@ -55,6 +55,8 @@ class AnalyzeConfig:
             raise ConfigError(
                 f"--gif-frame-ms {self.gif_frame_ms} must be a multiple of 10 (GIF delays are in 1/100 s)"
             )
+        if self.occlusion_patch > 28:
+            raise ConfigError(f"--occlusion-patch {self.occlusion_patch} must be at most 28 (the image's side)")
         if not self.information_noise > 0:
             raise ConfigError(f"--information-noise {self.information_noise} must be positive")
 

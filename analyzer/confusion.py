@@ -3,9 +3,9 @@ matrix figure, and which test images fill each cell.
 
 Conventions follow scikit-learn: rows = true class, columns = predicted class; precision, recall
 and F1 are 0 where their denominator is 0. Writes `confusion_matrix.png` and `confusion/cells.js`
-(one `window.CONFUSION_CELLS = {...}` assignment: the class names, the test indices of every cell
-and each image's top-3 classes, for the page's cell gallery; a script file so the page also works from the file
-system).
+(one `window.CONFUSION_CELLS = {...}` assignment: the class names, the test indices of every cell,
+each image's top-3 classes and, with `--dynamics`, its history over training, for the page's cell
+gallery; a script file so the page also works from the file system).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from analyzer import metrics
 from analyzer.figures import plain, plt, save_figure
-from analyzer.inputs import Inputs, Subject
+from analyzer.inputs import Dynamics, Inputs, Subject, history_summary
 from fmnist_common.artifacts import write_bytes
 
 FIGURES = {"confusion_matrix": "confusion_matrix.png"}
@@ -86,6 +86,19 @@ def cell_members(labels: np.ndarray, predictions: np.ndarray, confidence: np.nda
     return cells
 
 
+def histories(dynamics: Dynamics) -> dict:
+    """Every test image's history over training, compactly: the distinct `history_summary`
+    sentences, and per test image the index of its own (a few hundred sentences for 10,000 images)."""
+    right = dynamics.test_correct  # (E, N) bool
+    epochs = len(right)
+    count = right.sum(axis=0)
+    first = np.where(count > 0, right.argmax(axis=0) + 1, 0)  # 1-based epochs; 0: never right
+    last = np.where(count > 0, epochs - right[::-1].argmax(axis=0), 0)
+    keys, of = np.unique(np.stack([count, first, last], axis=1), axis=0, return_inverse=True)
+    summaries = [history_summary(epochs, int(n), int(f) or None, int(la) or None) for n, f, la in keys]
+    return {"summaries": summaries, "of": of.ravel().tolist()}
+
+
 def shading(counts: np.ndarray) -> tuple[np.ndarray, float]:
     """Each cell's shade in [0, 1], and the largest off-diagonal share of a row.
 
@@ -140,6 +153,8 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
         "cells": cell_members(ev.labels, ev.predictions, ev.confidence, len(names)),
         # per test image: its TOP most probable classes and their probabilities, most probable first
         "top": [[[int(c), round(float(ev.probabilities[i, c]), 4)] for c in row] for i, row in enumerate(top)],
+        # per test image its history over training (dynamics.npz), or None without --dynamics
+        "history": histories(inputs.dynamics) if inputs.dynamics is not None else None,
     }
     write_bytes(out / CELLS, ("window.CONFUSION_CELLS = " + json.dumps(gallery, separators=(",", ":")) + ";\n")
                 .encode("utf-8"))

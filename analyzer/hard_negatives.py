@@ -3,7 +3,9 @@ with the most confidence, their thumbnails, and the mean confidence of those sho
 calibration page quotes); their nearest training images are the `neighbours` subject's.
 
 Ranked by the probability given to the (wrong) predicted class, highest first; equal
-probabilities keep test-set order; a class with fewer misses says so and is never padded.
+probabilities keep test-set order; a class with fewer misses says so and is never padded. With the
+training dynamics (`--dynamics`), each item also gets its history over training ("right at epochs
+3–17 of 24, wrong since").
 Thumbnails go to `hard_neg/<Class>/hard_neg_<k>(<Pred>).png`, with class names made safe as file
 names, cut to MAX_NAME_BYTES (and numbered when cut or when two names would collide).
 """
@@ -84,6 +86,7 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
                 "confidence": float(ev.probabilities[index, predicted]),
                 "top3": metrics.top_classes(ev.probabilities[index], ev.class_names),
                 "image": relative,
+                **({"history": inputs.dynamics.test_history(int(index))} if inputs.dynamics else {}),
             })
         note = None if len(items) == k else f"only {len(items)} of {name}'s test images are misclassified"
         classes.append({"class": name, "index": c, "misclassified": missed, "items": items, "note": note})

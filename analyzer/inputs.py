@@ -115,14 +115,14 @@ class Snapshots:
 
 SNAPSHOTS_FIX = "pass the snapshots.npz written by the same training run as the model"
 INFO_ARRAYS = ("info_indices", "info_labels", "info_coords")
-KINDS = {"iu": "integers", "iuf": "numbers", "f": "floating-point numbers"}
+KINDS = {"iu": "integers", "iuf": "numbers", "f": "floating-point numbers", "b": "booleans"}
 
 
-def snapshot_error(path: Path, problem: str) -> RunFileError:
-    return RunFileError(f"{path}: {problem}; {SNAPSHOTS_FIX}")
+def snapshot_error(path: Path, problem: str, fix: str = SNAPSHOTS_FIX) -> RunFileError:
+    return RunFileError(f"{path}: {problem}; {fix}")
 
 
-def load_npz(path: Path) -> dict[str, np.ndarray]:
+def load_npz(path: Path, what: str = "snapshots", fix: str = SNAPSHOTS_FIX) -> dict[str, np.ndarray]:
     """Every array of the file, read now: a truncated or corrupt member fails here, before any work."""
     try:
         loaded = np.load(path, allow_pickle=False)
@@ -131,25 +131,27 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         with loaded:
             return {name: loaded[name] for name in loaded.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise RunFileError(f"{path} is not a snapshots file written by the trainer ({exc}); {SNAPSHOTS_FIX}") from exc
+        raise RunFileError(f"{path} is not a {what} file written by the trainer ({exc}); {fix}") from exc
 
 
-def array(path: Path, arrays: dict[str, np.ndarray], name: str, ndim: int, kinds: str) -> np.ndarray:
+def array(path: Path, arrays: dict[str, np.ndarray], name: str, ndim: int, kinds: str,
+          fix: str = SNAPSHOTS_FIX) -> np.ndarray:
     """arrays[name], present, `ndim`-dimensional and of a dtype kind in `kinds` (bool is not a number)."""
     if name not in arrays:
-        raise snapshot_error(path, f"it has no array '{name}'")
+        raise snapshot_error(path, f"it has no array '{name}'", fix)
     value = arrays[name]
     if value.ndim != ndim or value.dtype.kind not in kinds:
         raise snapshot_error(path, f"'{name}' is a {value.ndim}-D array of {value.dtype}; expected a {ndim}-D array "
-                                   f"of {KINDS[kinds]}")
+                                   f"of {KINDS[kinds]}", fix)
     return value
 
 
-def check_length(path: Path, name: str, value: np.ndarray, axis: int, expected: int, source: str) -> None:
+def check_length(path: Path, name: str, value: np.ndarray, axis: int, expected: int, source: str,
+                 fix: str = SNAPSHOTS_FIX) -> None:
     """Refuse an array whose `axis` is not as long as the array it pairs with (named by `source`)."""
     if value.shape[axis] != expected:
         raise snapshot_error(path, f"'{name}' has {value.shape[axis]} along axis {axis} (shape "
-                                   f"{list(value.shape)}), but {source} has {expected}")
+                                   f"{list(value.shape)}), but {source} has {expected}", fix)
 
 
 def check_range(path: Path, name: str, value: np.ndarray, stop: int, meaning: str) -> None:
@@ -159,13 +161,13 @@ def check_range(path: Path, name: str, value: np.ndarray, stop: int, meaning: st
         raise snapshot_error(path, f"{name}[{bad[0]}] is {value[bad[0]]}, outside 0..{stop - 1} ({meaning})")
 
 
-def check_finite(path: Path, name: str, value: np.ndarray) -> None:
+def check_finite(path: Path, name: str, value: np.ndarray, fix: str = SNAPSHOTS_FIX) -> None:
     """Refuse NaN or infinity; name how many and the first position."""
     bad = ~np.isfinite(value)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise snapshot_error(path, f"'{name}' holds NaN or infinity in {int(bad.sum()):,} of {value.size:,} values "
-                                   f"(first: {name}[{', '.join(map(str, first))}] = {value[first]})")
+                                   f"(first: {name}[{', '.join(map(str, first))}] = {value[first]})", fix)
 
 
 def check_training_order(path: Path, name: str, value: np.ndarray) -> None:
@@ -343,6 +345,75 @@ def history_summary(epochs: int, correct_epochs: int, first_correct: int | None,
         return f"right at {when} of {epochs}, wrong since"
     tail = ", wrong since" if last_correct < epochs else ""
     return f"right at {correct_epochs} of {epochs} epochs, first at epoch {first_correct}, last at {last_correct}{tail}"
+
+
+DYNAMICS_FIX = "pass the dynamics.npz written by the same training run as the model"
+TRAIN_IMAGES = 60_000  # Fashion-MNIST's training split, the widest a training row can be
+
+
+def check_probabilities(path: Path, name: str, value: np.ndarray) -> None:
+    """Refuse a probability that is NaN, infinite or outside [0, 1]; name how many and the first."""
+    check_finite(path, name, value, DYNAMICS_FIX)
+    bad = (value < 0) | (value > 1)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise snapshot_error(path, f"'{name}' holds {int(bad.sum()):,} of {value.size:,} values outside [0, 1] "
+                                   f"(first: {name}[{', '.join(map(str, first))}] = {value[first]})", DYNAMICS_FIX)
+
+
+def read_dynamics(path: Path, test_images: int, train_images_available: int | None) -> Dynamics:
+    """`dynamics.npz`, checked in full against the test set it is analysed with: four 2-D arrays of
+    one epoch count, the test rows as wide as the test set, the training rows at most as wide as the
+    training set (`train_images_available`, or Fashion-MNIST's 60,000 without the training files),
+    probabilities finite and in [0, 1]. Probabilities are widened from float16 to float32."""
+    arrays = load_npz(path, "dynamics", DYNAMICS_FIX)
+    train_p = array(path, arrays, "train_true_probability", 2, "f", DYNAMICS_FIX)
+    train_c = array(path, arrays, "train_correct", 2, "b", DYNAMICS_FIX)
+    test_p = array(path, arrays, "test_true_probability", 2, "f", DYNAMICS_FIX)
+    test_c = array(path, arrays, "test_correct", 2, "b", DYNAMICS_FIX)
+    epochs = len(test_c)
+    if not epochs:
+        raise snapshot_error(path, "'test_correct' has no rows; the analysis needs at least one epoch", DYNAMICS_FIX)
+    for name, value in (("train_true_probability", train_p), ("train_correct", train_c),
+                        ("test_true_probability", test_p)):
+        check_length(path, name, value, 0, epochs, "'test_correct' (one row per epoch)", DYNAMICS_FIX)
+    check_length(path, "test_correct", test_c, 1, test_images, f"the test set ({test_images:,} images)",
+                 DYNAMICS_FIX)
+    check_length(path, "test_true_probability", test_p, 1, test_images, f"the test set ({test_images:,} images)",
+                 DYNAMICS_FIX)
+    train_images = train_images_available or TRAIN_IMAGES
+    width = train_c.shape[1]
+    if not 1 <= width <= train_images:
+        raise snapshot_error(path, f"'train_correct' is {width:,} images wide; expected 1 to {train_images:,} "
+                                   "(the first images of the training set)", DYNAMICS_FIX)
+    check_length(path, "train_true_probability", train_p, 1, width, "'train_correct'", DYNAMICS_FIX)
+    check_probabilities(path, "train_true_probability", train_p)
+    check_probabilities(path, "test_true_probability", test_p)
+    return Dynamics(train_p.astype(np.float32), train_c, test_p.astype(np.float32), test_c)
+
+
+# logits closer than this are a tie: the trainer's last test pass (torch, any device) and onnxruntime
+# differ by about 3e-5 (the exporter's parity check), which can flip an argmax between near-equal logits
+TIE_TOLERANCE = 1e-3
+
+
+def near_ties(ev: Evaluation) -> np.ndarray:
+    """(N,) bool: the true class's logit and the highest other class's lie within TIE_TOLERANCE,
+    so whether the image counts as right depends on the implementation that computed them."""
+    rows = np.arange(len(ev.labels))
+    others = ev.logits.copy()
+    others[rows, ev.labels] = -np.inf
+    return np.abs(ev.logits[rows, ev.labels] - others.max(axis=1)) < TIE_TOLERANCE
+
+
+def check_dynamics_answers(path: Path, dynamics: Dynamics, ev: Evaluation) -> None:
+    """The last epoch's test pass is the exported model's: its `test_correct` row must equal the
+    model's correctness image by image (near ties aside), or the file is another run's."""
+    differ = np.flatnonzero((dynamics.test_correct[-1] != (ev.predictions == ev.labels)) & ~near_ties(ev))
+    if len(differ):
+        raise snapshot_error(path, f"its last epoch's test pass (test_correct[{dynamics.epochs - 1}]) disagrees with "
+                                   f"the model on {len(differ):,} of {len(ev.labels):,} test images (first: test "
+                                   f"image {differ[0]}), so it is not this model's training run", DYNAMICS_FIX)
 
 
 @dataclass(frozen=True)

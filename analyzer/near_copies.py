@@ -6,6 +6,10 @@ threshold is a fixed fraction of the sample's median distance, shown on the page
 histogram. Every test image is then checked exactly against it, with cheap lower bounds (4x4
 block means: |a - b| >= 4 |pool(a) - pool(b)|, and the norms of those) to skip most pairs.
 
+The sample's nearest training images (`--neighbours` of them) also give the base rate of the
+hard negatives' flag (see `neighbours.flag_rule`): for each correctly classified sample image, the
+largest number of them sharing one class other than its own, as a histogram in the block.
+
 Writes `near_copies.png` and the thumbnails of the closest pairs under `neighbours/`. Skipped,
 with a note, when the training files are not in the data folder.
 """
@@ -19,7 +23,7 @@ import numpy as np
 from analyzer import figures, train_points
 from analyzer.figures import plt, save_figure
 from analyzer.inputs import Inputs, Subject, as_vectors
-from analyzer.neighbours import CHUNK, nearest, neighbour_rows, squared_distances
+from analyzer.neighbours import CHUNK, most_of_one_other_class, nearest, neighbour_rows, squared_distances
 
 FIGURES = {"near_copies": "near_copies.png"}
 SAMPLE_EVERY = 10  # the histogram uses every 10th test image (1,000 of 10,000)
@@ -93,7 +97,11 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     names = ev.class_names
     train_vectors, test = train.vectors, as_vectors(ev.images)
     sample = np.arange(0, len(ev.images), SAMPLE_EVERY)
-    _, sample_distance = nearest(test[sample], train_vectors, 1)
+    k = inputs.config.neighbours
+    sample_nearest, sample_distance = nearest(test[sample], train_vectors, k)  # (S, k), nearest first
+    sample_distance = sample_distance[:, :1]
+    right = ev.predictions[sample] == ev.labels[sample]
+    other = most_of_one_other_class(train.labels[sample_nearest[right]], ev.labels[sample[right]], len(names))
     median = float(np.median(sample_distance))
     threshold = THRESHOLD_OF_MEDIAN * median
     pairs = pairs_within(test, train_vectors, threshold)
@@ -109,6 +117,14 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
         "threshold_of_median": THRESHOLD_OF_MEDIAN,
         "threshold": threshold,
         "count": len(pairs),
+        "sample_neighbours": {  # the base rate of the hard negatives' flag (neighbours.flag_rule)
+            "k": k,
+            "sample_every": SAMPLE_EVERY,
+            "correct": int(right.sum()),
+            # [n]: the correct sample images whose k pixel neighbours hold n, and no more, of one
+            # class other than the image's own
+            "other_class_counts": np.bincount(other, minlength=k + 1).tolist(),
+        },
         "pairs": [
             {"test_index": t, "train_index": n, "distance": d,
              "test_label": names[ev.labels[t]], "train_label": names[train.labels[n]],

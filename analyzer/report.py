@@ -21,35 +21,51 @@ import numpy as np
 import onnxruntime as ort
 
 from analyzer import (
+    atlas,
     bottleneck,
     calibration,
     confusion,
+    dynamics,
     explorer,
     hard_negatives,
     information,
     near_copies,
     neighbours,
+    occlusion,
     training_curves,
 )
 from analyzer.config import AnalyzeConfig
 from analyzer.figures import figure_font, glyph_warnings_silenced, undrawable
-from analyzer.inputs import Inputs, Subject, evaluate, read_history, read_snapshots, read_train_set
+from analyzer.inputs import (
+    Inputs,
+    Subject,
+    check_dynamics_answers,
+    evaluate,
+    read_dynamics,
+    read_history,
+    read_snapshots,
+    read_train_set,
+)
 from analyzer.onnx_model import LoadedModel, ModelError, load
 from fmnist_common.artifacts import check_replaceable, folder_lock, published_folder, write_json
 from fmnist_common.idx import load_test_set
 
-RUN_FILES = ("model.onnx", "checkpoint.pt", "snapshots.npz", "history.json")  # a run folder mistaken for --out
+# a run folder mistaken for --out
+RUN_FILES = ("model.onnx", "checkpoint.pt", "snapshots.npz", "dynamics.npz", "history.json")
 # (block of results.json, its subject's analyse): in order, a subject after those whose blocks it reads
 SUBJECTS: tuple[tuple[str, Callable[[Inputs, Path], Subject]], ...] = (
     ("confusion", confusion.analyse),
     ("hard_negatives", hard_negatives.analyse),
-    ("neighbours", neighbours.analyse),  # reads the hard negatives' test indices
+    ("occlusion", occlusion.analyse),  # reads the hard negatives' test indices
     ("near_copies", near_copies.analyse),
+    ("neighbours", neighbours.analyse),  # reads the hard negatives' test indices and near_copies' base rate
     ("bottleneck", bottleneck.analyse),
+    ("atlas", atlas.analyse),  # the map's plane, tiled
     ("information_plane", information.analyse),
     ("calibration", calibration.analyse),
     ("explorer", explorer.analyse),
     ("training_curves", training_curves.analyse),
+    ("dynamics", dynamics.analyse),
 )
 
 
@@ -117,6 +133,8 @@ def analyse(config: AnalyzeConfig) -> dict:
     if labels.max() >= len(names):
         raise ModelError(f"the test labels go up to {labels.max()}, but the model names {len(names)} classes")
     train = read_train_set(config.data)
+    dynamics_ = (read_dynamics(Path(config.dynamics), len(labels), None if train is None else len(train.labels))
+                 if config.dynamics else None)
     font = {"file": Path(figure_font()).name, "undrawable": undrawable(names)}
     if font["undrawable"]:
         warnings.warn(f"the figures' font {font['file']} has no glyph for {font['undrawable']!r} in the class names: "
@@ -124,7 +142,10 @@ def analyse(config: AnalyzeConfig) -> dict:
 
     with folder_lock(out), published_folder(out, "analysis") as staging, glyph_warnings_silenced():
         ev = evaluate(model, images, labels, config.batch_size)
-        inputs = Inputs(config, model, ev, bottleneck.projection_of(ev.coords), snapshots, history, train, out)
+        if dynamics_:
+            check_dynamics_answers(Path(config.dynamics), dynamics_, ev)
+        inputs = Inputs(config, model, ev, bottleneck.projection_of(ev.coords), snapshots, history, train, out,
+                        dynamics=dynamics_)
         blocks, figures = run_subjects(inputs, staging)
         results = {
             "model": {

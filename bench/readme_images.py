@@ -1,8 +1,10 @@
 """Write the README's pictures into docs/images/ from a finished run: `make images RUN=runs/fast`.
 
-From `RUN/analysis/`: the GIF of training (frames dropped and shrunk until it fits `--gif-kb`) and the
-bottleneck map (resized, 256 colours). From `RUN/site/`, served on 127.0.0.1 and shown in headless
-Chromium: the explorer, and the confusion matrix with one cell opened (the most confused pair).
+From `RUN/analysis/`: the GIF of training (frames dropped and shrunk until it fits `--gif-kb`), the
+bottleneck map and the data map when there is one (resized, 256 colours). From `RUN/site/`, served
+on 127.0.0.1 and shown in headless Chromium: the overview's first screen, the explorer, the
+confusion matrix with one cell opened (the most confused pair) and the most confident hard
+negative's detail.
 Needs Pillow and Playwright (the `dev` extra) and a Chromium (`tests/install_browser.sh` brings one).
 """
 
@@ -87,9 +89,10 @@ def most_confused(results: dict) -> tuple[int, int]:
                key=lambda cell: counts[cell[0]][cell[1]])
 
 
-def screenshots(site: Path, out: Path, cell: tuple[int, int]) -> None:
-    """The explorer from the top of its page, and the confusion page scrolled to its table, with the
-    cell open; both without the theme's header bar (HEADER pixels), which only repeats the site name."""
+def screenshots(site: Path, out: Path, cell: tuple[int, int], hard_negative: int) -> None:
+    """The overview's first screen, the explorer from the top of its page, the confusion page
+    scrolled to its table with the cell open, and one hard negative's detail opened; all without
+    the theme's header bar (HEADER pixels), which only repeats the site name."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
@@ -98,6 +101,16 @@ def screenshots(site: Path, out: Path, cell: tuple[int, int]) -> None:
     with serve(site) as base, sync_playwright() as p:
         browser = p.chromium.launch(args=FLAGS, **({"executable_path": executable} if executable else {}))
         page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
+        page.goto(base + "index.html", wait_until="networkidle")
+        page.wait_for_timeout(300)
+        overview = {**clip, "height": 760}
+        small_png(Image.open(io.BytesIO(page.screenshot(clip=overview))), out / "overview.png", width)
+        page.goto(base + f"hard_negatives.html#test-{hard_negative}", wait_until="networkidle")
+        page.wait_for_timeout(500)
+        detail = page.locator(f"#test-{hard_negative}").bounding_box()
+        small_png(Image.open(io.BytesIO(page.screenshot(clip={"x": detail["x"], "y": detail["y"],
+                                                              "width": detail["width"], "height": detail["height"]}))),
+                  out / "hard_negative.png", width)
         page.goto(base + "explorer.html", wait_until="networkidle")
         page.wait_for_timeout(500)
         small_png(Image.open(io.BytesIO(page.screenshot(clip=clip))), out / "explorer.png", width)
@@ -126,9 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     frames, width = small_gif(analysis / "information_bottleneck.gif", args.out / "information_bottleneck.gif",
                               args.gif_kb)
     small_png(Image.open(analysis / "bottleneck_map.png"), args.out / "bottleneck_map.png", 900)
-    screenshots(site, args.out, most_confused(results))
+    if "data_map" in results["figures"]:
+        small_png(Image.open(analysis / results["figures"]["data_map"]), args.out / "data_map.png", 800)
+    first_miss = next(item["test_index"] for cls in results["hard_negatives"]["classes"] for item in cls["items"])
+    screenshots(site, args.out, most_confused(results), first_miss)
     total = 0
-    for name in ("information_bottleneck.gif", "bottleneck_map.png", "explorer.png", "confusion.png"):
+    for name in ("information_bottleneck.gif", "bottleneck_map.png", "overview.png", "explorer.png", "confusion.png",
+                 "hard_negative.png", "data_map.png"):
+        if not (args.out / name).is_file():
+            continue
         size = (args.out / name).stat().st_size
         total += size
         print(f"  {args.out / name}  {size / 1024:.0f} KB")

@@ -2,14 +2,14 @@
 
 Only `analysis/results.json` (and the files beside it) is required: a model trained elsewhere and
 analysed on its own still gets a report. The training artefacts (`config.json`, the exporter's
-`export_report.json`, the history and snapshots the analyzer was given, `model.onnx`) each add
+`export_report.json`, the history, snapshots and dynamics the analyzer was given, `model.onnx`) each add
 parts; a part whose input is absent is left out, and the overview says which and why. `PAGES` is
 the one list of pages: the renderer, the navigation and the overview's contents all read it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -17,8 +17,9 @@ from pathlib import Path
 class Page:
     file: str  # Markdown page under docs/, rendered from site_templates/<file>.j2
     title: str  # its name in the navigation and the overview
-    summary: str  # one line for the overview's list of contents
+    summary: str  # one line for the overview's list of contents: what the page always shows
     needs: str | None = None  # key of PARTS without which the page is left out
+    extras: tuple[tuple[str, str], ...] = ()  # (key of PARTS, what the summary adds when the run has it)
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,10 @@ class Part:
 PAGES = (
     Page("index.md", "Overview", "the headline figures, the training run and how to reproduce it."),
     Page("bottleneck.md", "Information bottleneck",
-         "where every test image lands in the bottleneck, and how the points moved during training."),
-    Page("explorer.md", "Explorer",
-         "every test image in the bottleneck, to hover, filter, zoom and replay over training."),
+         "where every test image lands in the bottleneck, an atlas of which images lie where",
+         extras=(("snapshots", "how the points moved during training"),)),
+    Page("explorer.md", "Explorer", "every test image in the bottleneck, to hover, filter and zoom",
+         extras=(("snapshots", "a replay of the points over training"),)),
     Page("information_plane.md", "Information plane",
          "how much the bottleneck knows about the image and the label at each snapshot, by two estimators.",
          needs="information_plane"),
@@ -42,8 +44,11 @@ PAGES = (
          "for each class, the test images the model gets wrong with the most confidence."),
     Page("calibration.md", "Calibration",
          "how far the model's confidence can be trusted (reliability diagram, expected calibration error)."),
-    Page("model.md", "Model",
-         "the ONNX file, its interface and metadata, and how it was checked against the trained network."),
+    Page("training_dynamics.md", "Training dynamics",
+         "which training images the model learned easily, never learned or forgot, and the test images over training.",
+         needs="dynamics"),
+    Page("model.md", "Model", "the ONNX model's interface and metadata",
+         extras=(("model_file", "the file to download"), ("export", "how it was checked against the trained network"))),
 )
 
 PARTS = {
@@ -51,6 +56,8 @@ PARTS = {
     "history": Part("the training curves and the training time", ("index.md",)),
     "snapshots": Part("the GIF of training and the replay", ("bottleneck.md", "explorer.md")),
     "information_plane": Part("the whole page", ("information_plane.md",)),
+    "dynamics": Part("the whole Training dynamics page (data map, forgetting) and, in the Confusion matrix's "
+                     "gallery, each test image's history over training", ("training_dynamics.md", "confusion.md")),
     "export": Part("the export parity checks", ("model.md",)),
     "model_file": Part("the model download", ("model.md",)),
 }
@@ -71,14 +78,23 @@ def missing(run: Path, results: dict, config: dict | None, export: dict | None) 
         "history": None if results["training_curves"] else "the analysis was given no history.json (--history)",
         "snapshots": None if animation else no_snapshots,
         "information_plane": plane,
+        "dynamics": None if results.get("dynamics") else "the analysis was given no dynamics.npz (--dynamics)",
         "export": None if export is not None else "the run folder holds no export_report.json (the exporter writes it)",
         "model_file": None if (run / "model.onnx").is_file() else "the run folder holds no model.onnx",
     }
 
 
+def summary(page: Page, reasons: dict[str, str | None]) -> str:
+    """The page's summary with the extras whose inputs the run has: it promises only what is shown."""
+    phrases = [page.summary.rstrip(".")] + [phrase for key, phrase in page.extras if reasons[key] is None]
+    return (phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + ", and " + phrases[-1]) + "."
+
+
 def page_plan(reasons: dict[str, str | None]) -> tuple[list[Page], list[dict]]:
-    """The pages to build, and what is left out: [{what, pages, why}] in the order of PARTS."""
-    pages = [page for page in PAGES if page.needs is None or reasons[page.needs] is None]
+    """The pages to build, their summaries fitted to the run, and what is left out:
+    [{what, pages, why}] in the order of PARTS."""
+    pages = [replace(page, summary=summary(page, reasons)) for page in PAGES
+             if page.needs is None or reasons[page.needs] is None]
     titles = {page.file: page.title for page in PAGES}
     left_out = [
         {"what": part.what, "pages": [titles[f] for f in part.pages], "why": reasons[key]}

@@ -1,6 +1,7 @@
 // Confusion matrix you can click: choosing a cell shows every test image in it.
 // Reads window.CONFUSION_CELLS (confusion/cells.js: the test indices of each cell, each image's
-// top-3 classes and the class names) and the thumbnail sheet of the explorer. Plain JavaScript,
+// top-3 classes, the class names and, when the analysis had dynamics.npz, each image's history
+// over training, shown as its tooltip) and the thumbnail sheet of the explorer. Plain JavaScript,
 // no library, no network; the hash #cell-T-P (or #cell-T-P-image-I) opens a cell on load.
 (function () {
   "use strict";
@@ -52,6 +53,7 @@
         return data.classNames[c[0]] + " " + pct(c[1]);
       }).join(", ");
       item.appendChild(text);
+      if (data.history) item.title = "test image " + index + ": " + data.history.summaries[data.history.of[index]];
       fragment.appendChild(item);
     });
     list.appendChild(fragment);

@@ -21,6 +21,43 @@
 
   function pct(value) { return (100 * value).toFixed(1) + "%"; }
 
+  // ---- colours of the page's scheme (mkdocs-material's light "default" or dark "slate") --------
+  // Background, text and the pale region tints come from the theme's CSS custom properties, read
+  // again (and both canvases redrawn) whenever the palette toggle changes the scheme.
+  const probe = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
+  probe.canvas.width = probe.canvas.height = 1;
+
+  // [r, g, b] of a CSS colour painted over `under` (for a text colour with alpha)
+  function rgbOf(colour, under) {
+    probe.clearRect(0, 0, 1, 1);
+    if (under) { probe.fillStyle = "rgb(" + under.join(",") + ")"; probe.fillRect(0, 0, 1, 1); }
+    probe.fillStyle = colour; probe.fillRect(0, 0, 1, 1);
+    return Array.from(probe.getImageData(0, 0, 1, 1).data.slice(0, 3));
+  }
+
+  function readTheme() {
+    const style = getComputedStyle(document.body);
+    const prop = function (name, fallback) { return style.getPropertyValue(name).trim() || fallback; };
+    const bg = rgbOf(prop("--md-default-bg-color", "#fff"));
+    const fg = rgbOf(prop("--md-default-fg-color", "rgba(0, 0, 0, .87)"), bg);
+    const light = rgbOf(prop("--md-default-fg-color--light", "rgba(0, 0, 0, .54)"), bg);
+    const dark = bg[0] + bg[1] + bg[2] < 3 * 128;
+    const rgb = function (c, alpha) { return "rgba(" + c.join(", ") + ", " + (alpha === undefined ? 1 : alpha) + ")"; };
+    return {
+      dark: dark, bg: rgb(bg), text: rgb(fg), tick: rgb(light),
+      band: rgb(bg, 0.75),  // under the tick labels, so points under them stay visible
+      ring: dark ? rgb(fg, 0.7) : "#111",  // around misclassified and pinned points
+      // each class colour mixed into the background: 22% on white, 30% on the dark scheme's grey
+      tints: data.colours.map(function (hex) {
+        const weight = dark ? 0.30 : 0.22;
+        return [1, 3, 5].map(function (at, j) {
+          return Math.round(bg[j] + weight * (parseInt(hex.slice(at, at + 2), 16) - bg[j]));
+        });
+      }),
+    };
+  }
+  let theme = readTheme();
+
   // ---- scatter of every test image -------------------------------------------------------
   const scatter = document.getElementById("explorer-scatter");
   const tooltip = document.getElementById("explorer-tooltip");
@@ -112,14 +149,19 @@
   // The view is the region asked for (the data's box, a stored hash or a zoom of either). The canvas
   // shows that region whole, centred, at one scale k for x and y, so a data unit is as many pixels
   // across as up and the plane keeps its shape on a wide desktop and a tall phone alike.
+  // The axes' bands along the left and bottom edges (tick labels) are kept out of the plot area, so
+  // no point of the view hides under them.
+  const BAND_X = 36, BAND_Y = 17;  // widths of the y and x axes' bands, in CSS pixels
   function fitted(region, width, height) {
-    const k = Math.min(width / (region.x1 - region.x0), height / (region.y1 - region.y0));
+    const plotWidth = Math.max(1, width - BAND_X), plotHeight = Math.max(1, height - BAND_Y);
+    const k = Math.min(plotWidth / (region.x1 - region.x0), plotHeight / (region.y1 - region.y0));
     const cx = (region.x0 + region.x1) / 2, cy = (region.y0 + region.y1) / 2;
+    const mx = BAND_X + plotWidth / 2, my = plotHeight / 2;  // the plot area's centre on the canvas
     return {
       k: k, width: width, height: height,
-      toScreen: function (x, y) { return [width / 2 + (x - cx) * k, height / 2 - (y - cy) * k]; },
-      dataX: function (sx) { return cx + (sx - width / 2) / k; },
-      dataY: function (sy) { return cy - (sy - height / 2) / k; },
+      toScreen: function (x, y) { return [mx + (x - cx) * k, my - (y - cy) * k]; },
+      dataX: function (sx) { return cx + (sx - mx) / k; },
+      dataY: function (sy) { return cy - (sy - my) / k; },
     };
   }
 
@@ -139,36 +181,42 @@
     const digits = Math.max(0, -Math.floor(Math.log10(step)));
     const values = [];
     for (let i = Math.ceil(lo / step); i * step <= hi; i++) {
-      values.push({ value: i * step, text: (i === 0 ? 0 : i * step).toFixed(digits) });  // no "-0"
+      // no "-0"; a minus sign (U+2212), as wide as a digit, not a hyphen
+      values.push({ value: i * step, text: (i === 0 ? 0 : i * step).toFixed(digits).replace("-", "\u2212") });
     }
     return values;
   }
 
-  // Ticks and labels drawn over the plot, on a pale band so points under them stay visible;
-  // returns the tick values, for the page's test hook.
+  // Ticks and labels drawn over the plot, on a band of the page's background along the left and
+  // bottom edges (so points under them stay visible), in the scheme's colours; returns the tick
+  // values, for the page's test hook. Labels sit left of the y axis' line and below the x axis' line,
+  // the ticks pointing into the plot: a tick beside or under a label reads as a minus sign or an
+  // underscore ("_16", "-16").
   function drawAxes(ctx, t) {
-    const xs = tickValues(t.dataX(0), t.dataX(t.width), Math.max(2, t.width / 90));
-    const ys = tickValues(t.dataY(t.height), t.dataY(0), Math.max(2, t.height / 70));
+    const xs = tickValues(t.dataX(BAND_X), t.dataX(t.width), Math.max(2, t.width / 90));
+    const ys = tickValues(t.dataY(t.height - BAND_Y), t.dataY(0), Math.max(2, t.height / 70));
+    const axisY = t.height - BAND_Y + 0.5, axisX = BAND_X - 0.5;
     ctx.font = "11px system-ui, sans-serif";
-    ctx.fillStyle = "rgba(255, 255, 255, 0.75)";
-    ctx.fillRect(0, t.height - 16, t.width, 16);
-    ctx.fillRect(0, 0, 34, t.height - 16);
-    ctx.strokeStyle = "#555"; ctx.fillStyle = "#333"; ctx.lineWidth = 1;
+    ctx.fillStyle = theme.band;
+    ctx.fillRect(0, t.height - BAND_Y, t.width, BAND_Y);
+    ctx.fillRect(0, 0, BAND_X, t.height - BAND_Y);
+    ctx.strokeStyle = theme.tick; ctx.fillStyle = theme.text; ctx.lineWidth = 1;
     ctx.beginPath();
-    ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+    ctx.moveTo(axisX, 0); ctx.lineTo(axisX, axisY); ctx.lineTo(t.width, axisY);
+    ctx.textAlign = "center"; ctx.textBaseline = "top";
     xs.forEach(function (tick) {
       const sx = Math.round(t.toScreen(tick.value, 0)[0]) + 0.5;
-      ctx.moveTo(sx, t.height); ctx.lineTo(sx, t.height - 4);
-      // a label cut by the canvas edge or under the y axis' band is left out; its tick stays
-      if (sx > 44 && sx < t.width - 14) ctx.fillText(tick.text, sx, t.height - 4);
+      if (sx < axisX) return;
+      ctx.moveTo(sx, axisY); ctx.lineTo(sx, axisY - 5);
+      // a label cut by the canvas edge is left out; its tick stays
+      if (sx > BAND_X + 8 && sx < t.width - 14) ctx.fillText(tick.text, sx, axisY + 2);
     });
-    // y labels sit just above their tick, not beside it, where the tick would read as a minus sign
-    ctx.textAlign = "left"; ctx.textBaseline = "bottom";
+    ctx.textAlign = "right"; ctx.textBaseline = "middle";
     ys.forEach(function (tick) {
       const sy = Math.round(t.toScreen(0, tick.value)[1]) + 0.5;
-      if (sy > t.height - 16) return;  // under the x axis' band
-      ctx.moveTo(0, sy); ctx.lineTo(4, sy);
-      if (sy > 12) ctx.fillText(tick.text, 2, sy - 1);
+      if (sy > axisY) return;  // under the x axis' band
+      ctx.moveTo(axisX, sy); ctx.lineTo(axisX + 5, sy);
+      if (sy > 7 && sy < axisY - 6) ctx.fillText(tick.text, axisX - 3, sy);
     });
     ctx.stroke();
     return { x: xs.map(function (tick) { return tick.value; }), y: ys.map(function (tick) { return tick.value; }) };
@@ -180,13 +228,10 @@
   // tint). The blocks are cached per view, so redraws that keep the view (pin, hide, colour) cost one
   // drawImage; a pan or zoom recomputes a few ten thousand blocks.
   const REGION_BLOCK = 4;
-  const tints = data.colours.map(function (hex) {
-    return [1, 3, 5].map(function (at) { return Math.round(255 - 0.22 * (255 - parseInt(hex.slice(at, at + 2), 16))); });
-  });
   const regions = { key: null, canvas: document.createElement("canvas") };
 
   function regionLayer(t) {
-    const key = [t.k, t.dataX(0), t.dataY(0), t.width, t.height].join();
+    const key = [t.k, t.dataX(0), t.dataY(0), t.width, t.height, theme.bg].join();
     if (regions.key === key) return regions.canvas;
     const cols = Math.ceil(t.width / REGION_BLOCK), rows = Math.ceil(t.height / REGION_BLOCK);
     regions.canvas.width = cols; regions.canvas.height = rows;
@@ -201,7 +246,7 @@
           const logit = w[k][0] * x + w[k][1] * y + b[k];
           if (logit > bestLogit) { bestLogit = logit; best = k; }
         }
-        const at = 4 * (r * cols + c), tint = tints[best];
+        const at = 4 * (r * cols + c), tint = theme.tints[best];
         image.data[at] = tint[0]; image.data[at + 1] = tint[1]; image.data[at + 2] = tint[2]; image.data[at + 3] = 255;
       }
     }
@@ -243,7 +288,7 @@
         }
         ctx.fillStyle = fill;
         ctx.fill();
-        if (wrongPass) { ctx.lineWidth = 0.9; ctx.strokeStyle = "#111"; ctx.stroke(); }
+        if (wrongPass) { ctx.lineWidth = 0.9; ctx.strokeStyle = theme.ring; ctx.stroke(); }
         drawn += xy.length / 2;
       });
     }
@@ -251,10 +296,10 @@
       const [sx, sy] = toScreen(data.points[pin][0], data.points[pin][1]);
       ctx.beginPath();
       ctx.arc(sx, sy, 7, 0, 2 * Math.PI);
-      ctx.lineWidth = 2; ctx.strokeStyle = "#111"; ctx.stroke();
+      ctx.lineWidth = 2; ctx.strokeStyle = theme.ring; ctx.stroke();
     }
     if (box) {
-      ctx.strokeStyle = "#333"; ctx.setLineDash([4, 3]); ctx.lineWidth = 1;
+      ctx.strokeStyle = theme.text; ctx.setLineDash([4, 3]); ctx.lineWidth = 1;
       ctx.strokeRect(box.x0, box.y0, box.x1 - box.x0, box.y1 - box.y0);
       ctx.setLineDash([]);
     }
@@ -578,6 +623,13 @@
   }
 
   window.addEventListener("resize", function () { drawScatter(); if (replay) drawFrame(Number(slider.value)); });
+  // the palette toggle sets data-md-color-scheme on <body>: redraw both canvases in its colours
+  new MutationObserver(function () {
+    theme = readTheme();
+    drawScatter();
+    if (replay) drawFrame(Number(slider.value));
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
+  api.theme = function () { return theme; };
   restore();
   if (!sprite.complete) sprite.addEventListener("load", function () { showPinned(); drawScatter(); });
 })();

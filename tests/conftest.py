@@ -74,6 +74,7 @@ def smoke_site(smoke_run, data_dir) -> Path:
     assert analyze_main(["--model", str(smoke_run / "model.onnx"), "--data", str(data_dir),
                          "--snapshots", str(smoke_run / "snapshots.npz"),
                          "--history", str(smoke_run / "history.json"),
+                         "--dynamics", str(smoke_run / "dynamics.npz"),
                          "--out", str(smoke_run / "analysis")]) == 0
     assert site_main(["--run", str(smoke_run)]) == 0
     return smoke_run

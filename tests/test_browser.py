@@ -17,7 +17,8 @@ import pytest
 from tests.browser_tools import CLEAN, broken_images, chromium, serve, visit
 
 PAGES = ["index.html", "bottleneck.html", "explorer.html", "information_plane.html", "confusion.html",
-         "hard_negatives.html", "calibration.html", "model.html"]
+         "hard_negatives.html", "calibration.html",
+         "training_dynamics.html", "model.html"]
 WITHOUT_IMAGES = {"explorer.html", "model.html"}  # canvases and tables only
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,8 @@ from site_renderer import render as site
 from site_renderer.cli import main as site_main
 from tests.html_pages import read_page
 
-PAGES = ["index", "bottleneck", "explorer", "information_plane", "confusion", "hard_negatives", "calibration", "model"]
+PAGES = ["index", "bottleneck", "explorer", "information_plane", "confusion", "hard_negatives", "calibration",
+         "training_dynamics", "model"]
 
 
 def results_of(run: Path) -> dict:

@@ -46,6 +46,7 @@ RUN_NAME = "run <img src=x onerror=alert('run')> \"q\" &amp; $(x)"  # shown as t
 THEME_SCRIPTS = ("assets/javascripts/",)
 EXPLORER_SCRIPTS = {"explorer/data.js", "explorer/explorer.js"}
 CONFUSION_SCRIPTS = {"confusion/cells.js", "confusion/confusion.js"}
+EVERY_PAGE_SCRIPTS = {"file_protocol.js", "dark_figures.js", "scheme.js"}  # mkdocs.yml's extra_javascript
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ def test_no_script_but_the_theme_and_the_explorer(hostile_site):
     _, run = hostile_site
     for name, page in pages(run).items():
         external = {src for src in page.scripts if src}
-        ours = EXPLORER_SCRIPTS | CONFUSION_SCRIPTS
+        ours = EXPLORER_SCRIPTS | CONFUSION_SCRIPTS | EVERY_PAGE_SCRIPTS
         assert all(src.startswith(THEME_SCRIPTS) or src in ours for src in external), name
         assert (external & EXPLORER_SCRIPTS) == (EXPLORER_SCRIPTS if name == "explorer" else set())
         assert (external & CONFUSION_SCRIPTS) == (CONFUSION_SCRIPTS if name == "confusion" else set())

@@ -78,6 +78,9 @@ def test_pages_without_their_inputs_are_left_out(foreign_run):
         "Information bottleneck, Explorer: the GIF of training and the replay; "
         "the analysis was given no snapshots.npz (--snapshots).",
         "Information plane: the whole page; the analysis was given no snapshots.npz (--snapshots).",
+        "Training dynamics, Confusion matrix: the whole Training dynamics page (data map, forgetting) and, in the "
+        "Confusion matrix's gallery, each test image's history over training; the analysis was given no "
+        "dynamics.npz (--dynamics).",
         "Model: the export parity checks; the run folder holds no export_report.json (the exporter writes it).",
         "Model: the model download; the run folder holds no model.onnx.",
     ]
@@ -87,10 +90,10 @@ def test_pages_without_their_inputs_are_left_out(foreign_run):
 def test_sections_without_their_inputs_are_omitted(foreign_run):
     site = foreign_run / "site"
     index = read_page(site / "index.html")
-    assert [row[0] for row in index.tables[0]] == ["", "Test accuracy", "Bottleneck width", "Software"]
+    assert [row[0] for row in index.tables[0]] == ["Property", "Test accuracy", "Bottleneck width", "Software"]
     assert "Training curves" not in index.text and "information_plane.html" not in index.links
     bottleneck = read_page(site / "bottleneck.html")
-    assert [src for src in bottleneck.sources if not src.endswith(".js")] == ["bottleneck_map.png"]
+    assert [src for src in bottleneck.sources if not src.endswith(".js")] == ["bottleneck_map.png", "atlas.png"]
     assert "frame by frame" not in bottleneck.text
     assert 'id="explorer-replay' not in (site / "explorer.html").read_text()
     model = read_page(site / "model.html")
@@ -103,7 +106,7 @@ def test_trainer_files_are_optional(smoke_site, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(smoke_site / "analysis", run / "analysis")
     assert render(["--run", str(run)]) == 0
-    assert len(nav(run)) == 8  # the analysis had snapshots, with the information subset
+    assert len(nav(run)) == 9  # the analysis had snapshots, with the information subset, and dynamics
     assert [line.split(":")[0] for line in left_out(run)] == ["Overview", "Model", "Model"]
     rows = dict(read_page(run / "site" / "index.html").tables[0][1:])
     history = json.loads((smoke_site / "history.json").read_text())
@@ -131,7 +134,8 @@ def test_site_builds_when_history_was_not_given(smoke_site, tmp_path):
          str(config["epochs"]), "--seed", str(config["seed"])],
         ["python", "-m", "exporter", "--run", real],
         ["python", "-m", "analyzer", "--model", analysed["model"], "--data", analysed["data"], "--snapshots",
-         analysed["snapshots"], "--history", analysed["history"], "--out", analysed["out"]],
+         analysed["snapshots"], "--history", analysed["history"], "--dynamics", analysed["dynamics"], "--out",
+         analysed["out"]],
         ["python", "-m", "site_renderer", "--run", real],
     ]
     assert not (run / "site" / "training_curves.png").exists()
