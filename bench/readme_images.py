@@ -11,35 +11,18 @@ Needs Pillow and Playwright (the `dev` extra) and a Chromium (`tests/install_bro
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import io
 import json
 import shutil
 import sys
-import threading
 from pathlib import Path
 
 from PIL import Image, ImageSequence
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's packages
+from bench.screenshots import FLAGS, serve  # noqa: E402
+
 HEADER = 48  # height of mkdocs-material's header bar, in CSS pixels
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@contextlib.contextmanager
-def serve(folder: Path):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
 
 
 def small_png(image: Image.Image, target: Path, width: int) -> None:

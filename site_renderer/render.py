@@ -180,6 +180,9 @@ def build(run: Path, staging: Path, templates: Traversable) -> None:
     # mkdocs-material's 404 page links /assets/ and /index.html from the server root, which breaks
     # under a sub-path; without it a server shows its own "not found" page.
     (staging / "site" / "404.html").unlink(missing_ok=True)
+    # the theme's source maps (1.2 MB) serve only a browser's developer tools, which fetch them on demand
+    for source_map in (staging / "site" / "assets").rglob("*.js.map"):
+        source_map.unlink()
 
 
 def is_legacy(run: Path) -> bool:

@@ -99,3 +99,25 @@ def reuse_journey(tmp_path_factory, smoke_run, local_dir) -> tuple[Path, subproc
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"README journey 2 failed\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return work, done
+
+
+@pytest.fixture(scope="session")
+def foreign_run(tmp_path_factory) -> Path:
+    """A handmade model analysed without --snapshots and --history; nothing else in the run folder."""
+    import numpy as np
+    import onnx
+
+    from analyzer.cli import main as analyze
+    from site_renderer.cli import main as render
+    from tests.handmade import FMNIST, linear_pixel_model, write_test_set
+
+    root = tmp_path_factory.mktemp("foreign")
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(10), 30)
+    write_test_set(root / "data", rng.integers(0, 256, size=(len(labels), 28, 28)), labels)
+    onnx.save(linear_pixel_model(4 * rng.normal(size=(2, 10)), rng.normal(size=10), FMNIST), root / "model.onnx")
+    run = root / "run"
+    assert analyze(["--model", str(root / "model.onnx"), "--data", str(root / "data"),
+                    "--out", str(run / "analysis")]) == 0
+    assert render(["--run", str(run)]) == 0
+    return run

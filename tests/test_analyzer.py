@@ -10,9 +10,7 @@ import pytest
 from PIL import Image
 
 from analyzer.cli import main
-from tests.handmade import images_with_pixels, linear_pixel_model, write_test_set
-
-FMNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+from tests.handmade import FMNIST, images_with_pixels, linear_pixel_model, write_test_set
 
 
 def analyse(tmp_path, model, images, labels, *extra, packed=False):

@@ -16,7 +16,7 @@ from analyzer.onnx_model import infer, load
 from site_renderer.cli import main as render
 from tests.handmade import linear_pixel_model
 from tests.html_pages import read_page
-from tests.test_bad_run_files import IMAGES, LABELS, NAMES, analyse, expect_refusal
+from tests.test_bad_run_files import IMAGES, LABELS, NAMES, analyse, changed, expect_refusal
 
 FIX = "; pass the dynamics.npz written by the same training run as the model\n"
 
@@ -40,16 +40,6 @@ def good_arrays(folder: Path) -> dict[str, np.ndarray]:
         "test_true_probability": rng.random((3, 12)).astype(np.float16),
         "test_correct": test_correct,
     }
-
-
-def changed(**changes) -> Callable[[dict], None]:
-    def apply(arrays: dict) -> None:
-        for name, value in changes.items():
-            if value is None:
-                del arrays[name]
-            else:
-                arrays[name] = value
-    return apply
 
 
 def with_value(name: str, position: tuple, value: object) -> Callable[[dict], None]:

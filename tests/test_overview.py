@@ -14,19 +14,14 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 
-from analyzer.cli import main as analyze
 from fmnist_common.idx import load_test_set
 from fmnist_common.interface import run_batches
 from site_renderer.cli import main as render
 from site_renderer.pages import PAGES, summary
-from tests.handmade import linear_pixel_model, write_test_set
 from tests.html_pages import read_page
-
-FMNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 def words(text: str) -> str:
@@ -142,23 +137,8 @@ def test_findings_follow_the_data(smoke_site, tmp_path, edit, expected, absent):
         assert phrase not in text
 
 
-@pytest.fixture(scope="module")
-def run_without_training(tmp_path_factory) -> Path:
-    """A handmade model analysed without --snapshots and --history, nothing else in the run folder."""
-    root = tmp_path_factory.mktemp("overview")
-    rng = np.random.default_rng(4)
-    labels = np.repeat(np.arange(10), 20)
-    write_test_set(root / "data", rng.integers(0, 256, size=(len(labels), 28, 28)), labels)
-    onnx.save(linear_pixel_model(4 * rng.normal(size=(2, 10)), rng.normal(size=10), FMNIST), root / "model.onnx")
-    run = root / "run"
-    assert analyze(["--model", str(root / "model.onnx"), "--data", str(root / "data"),
-                    "--out", str(run / "analysis")]) == 0
-    assert render(["--run", str(run)]) == 0
-    return run
-
-
-def test_contents_promise_only_what_the_report_holds(smoke_site, run_without_training):
-    without = contents(run_without_training)
+def test_contents_promise_only_what_the_report_holds(smoke_site, foreign_run):
+    without = contents(foreign_run)
     assert without == [
         "Information bottleneck: where every test image lands in the bottleneck, an atlas of which images lie where.",
         "Explorer: every test image in the bottleneck, to hover, filter and zoom.",

@@ -93,6 +93,15 @@ def test_site_is_offline_and_relative(smoke_site):
         assert "fonts.googleapis" not in text and "fonts.gstatic" not in text
 
 
+def test_site_stays_under_its_size_budget(smoke_site):
+    """The issue's 15 MB for the whole site, dark variants included; the theme's source maps are
+    not shipped (only a browser's developer tools would fetch them)."""
+    files = [path for path in (smoke_site / "site").rglob("*") if path.is_file()]
+    assert not [path for path in files if path.name.endswith(".js.map")]
+    assert any(path.name.endswith(".dark.gif") for path in files)
+    assert sum(path.stat().st_size for path in files) <= 15_000_000
+
+
 def test_model_page_shows_metadata_as_text(smoke_site):
     results = results_of(smoke_site)
     (interface, metadata, parity) = read_page(smoke_site / "site" / "model.html").tables

@@ -22,10 +22,9 @@ import pytest
 
 from tests.browser_tools import clean_pages
 from tests.conftest import REPO
-from tests.handmade import linear_pixel_model, write_test_set
+from tests.handmade import FMNIST, linear_pixel_model, write_test_set
 from tests.html_pages import read_page
 
-FMNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 PAGES = ["index", "bottleneck", "explorer", "confusion", "hard_negatives", "calibration", "model"]
 
 pytestmark = pytest.mark.slow

@@ -15,14 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import pytest
 
 from analyzer.cli import main as analyze
 from site_renderer.cli import main as render
-from tests.handmade import linear_pixel_model, write_test_set
+from tests.handmade import FMNIST, linear_pixel_model, write_test_set
 from tests.html_pages import read_page
 
-FMNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 WITHOUT_TRAINING = ["index", "bottleneck", "explorer", "confusion", "hard_negatives", "calibration", "model"]
 
 
@@ -50,21 +48,6 @@ def assert_no_missing_value(run: Path) -> None:
         text = read_page(page).text
         assert not re.search(r"\b(None|nan|NaN|inf)\b", text), page.name
         assert "{{" not in text and "{%" not in text, page.name
-
-
-@pytest.fixture(scope="module")
-def foreign_run(tmp_path_factory) -> Path:
-    """A handmade model analysed without --snapshots and --history; nothing else in the run folder."""
-    root = tmp_path_factory.mktemp("foreign")
-    rng = np.random.default_rng(1)
-    labels = np.repeat(np.arange(10), 30)
-    write_test_set(root / "data", rng.integers(0, 256, size=(len(labels), 28, 28)), labels)
-    onnx.save(linear_pixel_model(4 * rng.normal(size=(2, 10)), rng.normal(size=10), FMNIST), root / "model.onnx")
-    run = root / "run"
-    assert analyze(["--model", str(root / "model.onnx"), "--data", str(root / "data"),
-                    "--out", str(run / "analysis")]) == 0
-    assert render(["--run", str(run)]) == 0
-    return run
 
 
 def test_pages_without_their_inputs_are_left_out(foreign_run):
