@@ -104,7 +104,8 @@ def figure(calibration: dict, path: Path) -> None:
     rel_ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     rel_ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top-1 probability)", ylabel="accuracy",
                title=f"Reliability, ECE {points(calibration['ece'])}")
-    rel_ax.legend(loc="upper left", fontsize=8)
+    # below the axes: inside, any corner can hold a bar reaching 1 (a low-confidence bin all right)
+    rel_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
     hist_ax.bar(lows, [r["correct"] for r in rows], width=width, align="edge", color="#4c72b0",
                 alpha=0.7, label="correct")
     hist_ax.bar(lows, [r["wrong"] for r in rows], width=width, align="edge", color="#c44e52",
