@@ -24,8 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from PIL import Image
 
-from analyzer.figures import class_colours, class_legend, dark_palette, dark_path, plt
-from fmnist_common.artifacts import atomic_path
+from analyzer.figures import class_colours, class_legend, dark_palette, plt
+from fmnist_common.artifacts import atomic_path, dark_variant
 
 FRAME_MS = 80  # every frame but the last, unless the caller chooses
 LAST_FRAME_MS = 2500  # hold the trained state
@@ -213,7 +213,7 @@ def write_gif(coords: np.ndarray, labels: np.ndarray, epochs: np.ndarray, steps:
     dark = [frame.copy() for frame in frames]
     for frame in dark:
         frame.putpalette(dark_palette(frame.getpalette()))
-    with atomic_path(dark_path(path)) as tmp:
+    with atomic_path(dark_variant(path)) as tmp:
         dark[0].save(tmp, format="GIF", save_all=True, append_images=dark[1:], duration=durations, loop=0, disposal=1)
     return {
         "frames": len(frames),

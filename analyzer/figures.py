@@ -28,7 +28,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from fmnist_common.artifacts import atomic_path  # noqa: E402
+from fmnist_common.artifacts import atomic_path, dark_variant  # noqa: E402
 
 THUMBNAIL_SCALE = 4  # 28 px -> 112 px, nearest neighbour: pixels stay crisp on a web page
 DPI = 110
@@ -76,7 +76,7 @@ def save_figure(fig: plt.Figure, path: Path) -> None:
     # the same box for the variant: recolouring moves nothing, and a "tight" save draws twice
     box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
     darken(fig)
-    with atomic_path(dark_path(path)) as tmp:
+    with atomic_path(dark_variant(path)) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI, bbox_inches=box)
     plt.close(fig)
 
@@ -84,7 +84,7 @@ def save_figure(fig: plt.Figure, path: Path) -> None:
 def save_canvas(fig: plt.Figure, path: Path) -> None:
     """Like `save_figure` for a figure whose pixels must keep the figure's exact size (no "tight"
     box): the canvas as drawn, then its dark variant."""
-    for target in (path, dark_path(path)):
+    for target in (path, dark_variant(path)):
         if target != path:
             darken(fig)
         fig.canvas.draw()
@@ -102,11 +102,6 @@ def save_canvas(fig: plt.Figure, path: Path) -> None:
 DARK_BG = np.array(to_rgb("#1e2129"))  # slate's --md-default-bg-color, hsla(225deg, 15%, 14%)
 DARK_FG = np.array(to_rgb("#d5d8df"))  # a little brighter than slate's body text, for small labels
 GREY_CHROMA = 0.12  # max - min of r, g, b (0..1) under which a colour counts as grey
-
-
-def dark_path(path: Path) -> Path:
-    """figure.png -> figure.dark.png"""
-    return path.with_name(path.stem + ".dark" + path.suffix)
 
 
 def dark_colours(rgba: np.ndarray) -> np.ndarray:

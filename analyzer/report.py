@@ -133,7 +133,7 @@ def analyse(config: AnalyzeConfig) -> dict:
     if labels.max() >= len(names):
         raise ModelError(f"the test labels go up to {labels.max()}, but the model names {len(names)} classes")
     train = read_train_set(config.data)
-    dynamics_ = (read_dynamics(Path(config.dynamics), len(labels), None if train is None else len(train.labels))
+    training_dynamics = (read_dynamics(Path(config.dynamics), len(labels), None if train is None else len(train.labels))
                  if config.dynamics else None)
     font = {"file": Path(figure_font()).name, "undrawable": undrawable(names)}
     if font["undrawable"]:
@@ -142,10 +142,10 @@ def analyse(config: AnalyzeConfig) -> dict:
 
     with folder_lock(out), published_folder(out, "analysis") as staging, glyph_warnings_silenced():
         ev = evaluate(model, images, labels, config.batch_size)
-        if dynamics_:
-            check_dynamics_answers(Path(config.dynamics), dynamics_, ev)
+        if training_dynamics:
+            check_dynamics_answers(Path(config.dynamics), training_dynamics, ev)
         inputs = Inputs(config, model, ev, bottleneck.projection_of(ev.coords), snapshots, history, train, out,
-                        dynamics=dynamics_)
+                        dynamics=training_dynamics)
         blocks, figures = run_subjects(inputs, staging)
         results = {
             "model": {

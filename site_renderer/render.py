@@ -29,6 +29,7 @@ import jinja2
 from fmnist_common.artifacts import (
     NotReplaceable,
     check_replaceable,
+    dark_variant,
     folder_lock,
     link,
     published_folder,
@@ -129,18 +130,18 @@ def copy_assets(run: Path, docs: Path, values: dict, templates: Traversable) -> 
     """Figures, thumbnails, the explorer's and the confusion gallery's data and scripts, the
     report's style sheet, and the model, beside their pages."""
     analysis = run / "analysis"
-    with_dark = []  # the figures the analysis also drew for the dark scheme (NAME.dark.png, .dark.gif)
+    dark_figures = {}  # figure -> the variant the analysis also drew for the dark scheme
     for name in values["results"]["figures"].values():
         target = docs / name
         target.parent.mkdir(parents=True, exist_ok=True)
         source = figure_source(analysis, name)
         shutil.copy2(source, target)
-        dark = source.with_name(source.stem + ".dark" + source.suffix)
+        dark = dark_variant(source)
         if dark.is_file():
             shutil.copy2(dark, target.with_name(dark.name))
-            with_dark.append(name)
+            dark_figures[name] = dark_variant(Path(name)).as_posix()
     # scheme.js swaps exactly these for their dark variants in the dark scheme
-    (docs / "dark_figures.js").write_text(f"window.DARK_FIGURES = {json.dumps(sorted(with_dark))};\n",
+    (docs / "dark_figures.js").write_text(f"window.DARK_FIGURES = {json.dumps(dark_figures, sort_keys=True)};\n",
                                           encoding="utf-8")
     for folder in ANALYSIS_FOLDERS:
         if (analysis / folder).is_dir():
