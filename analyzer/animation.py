@@ -25,7 +25,8 @@ from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from PIL import Image
 
 from analyzer.figures import class_colours, class_legend, dark_palette, plt
-from fmnist_common.artifacts import atomic_path, dark_variant
+from fmnist_common.artifacts import atomic_path
+from fmnist_common.figure_files import dark_variant
 
 FRAME_MS = 80  # every frame but the last, unless the caller chooses
 LAST_FRAME_MS = 2500  # hold the trained state

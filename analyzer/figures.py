@@ -28,7 +28,8 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from fmnist_common.artifacts import atomic_path, dark_variant  # noqa: E402
+from fmnist_common.artifacts import atomic_path  # noqa: E402
+from fmnist_common.figure_files import dark_variant  # noqa: E402
 
 THUMBNAIL_SCALE = 4  # 28 px -> 112 px, nearest neighbour: pixels stay crisp on a web page
 DPI = 110

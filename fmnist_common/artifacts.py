@@ -24,12 +24,6 @@ def current_umask() -> int:
     return mask
 
 
-def dark_variant(path: Path) -> Path:
-    """figure.png -> figure.dark.png: the figure as the analysis drew it for the report's dark
-    scheme, beside it; the site renderer finds it by this name."""
-    return path.with_name(path.stem + ".dark" + path.suffix)
-
-
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` if the block succeeds."""

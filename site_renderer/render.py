@@ -29,11 +29,11 @@ import jinja2
 from fmnist_common.artifacts import (
     NotReplaceable,
     check_replaceable,
-    dark_variant,
     folder_lock,
     link,
     published_folder,
 )
+from fmnist_common.figure_files import dark_variant
 from site_renderer import markup, overview
 from site_renderer.pages import missing, page_plan
 
