@@ -20,7 +20,7 @@ spaces = $(if $(subst $(firstword $(value $1)),,$(value $1)),a space)
 unsafe = $(strip $(foreach c,$(UNSAFE),$(if $(findstring $c,$(value $1)),$c)))
 flaws = $(strip $(spaces) $(if $(and $(spaces),$(unsafe)),and) \
 	$(if $(unsafe),the character$(if $(word 2,$(unsafe)),s) $(patsubst %,"%",$(unsafe))))
-$(foreach v,RUN DATA_DIR VENV FASHION_MNIST_DIR,$(if $(call flaws,$v),$(error \
+$(foreach v,RUN DATA_DIR VENV FASHION_MNIST_DIR SWEEP,$(if $(call flaws,$v),$(error \
 	error: $v='$(value $v)' contains $(call flaws,$v); make cannot name such a folder; choose a name without them)))
 $(foreach v,RUN DATA_DIR VENV,$(if $(value $v),,$(error error: $v is empty; name a folder, or leave $v unset for its default)))
 # The stages write into RUN and `make clean` empties it, so it can never be the repository or above it.
@@ -33,6 +33,8 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 DATA_STAMP := $(DATA_DIR)/FashionMNIST/raw/t10k-labels-idx1-ubyte
 BROWSER_STAMP := $(VENV)/.browser
+# onnxruntime-web for the report's Try it page (`npm ci`), where npm is installed; without it the site has no such page
+NPM_STAMP := $(if $(shell command -v npm),node_modules/.package-lock.json)
 # What the stages write into RUN, all that `make clean` deletes there, each with the hidden entries
 # named after it (`.analysis.lock`, `.site.old`, `.config.json.*` temporaries, `.analysis.new-*`).
 # analysis and report may be symlinks to the hidden build folders `.analysis-<id>`, `.report-<id>`.
@@ -48,13 +50,17 @@ ANALYZER_SRC := $(call imports,analyzer.__main__)
 SITE_SRC := $(call imports,site_renderer.__main__) $(wildcard site_templates/*)
 LOCAL_DATA := $(if $(FASHION_MNIST_DIR),--local-dir '$(FASHION_MNIST_DIR)')
 
-.PHONY: help install data train export analyze site all serve test lint bench clean
+.PHONY: help install data train export analyze site all serve test test-quick lint bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo '  variables: RUN=$(RUN) PRESET=$(PRESET) DATA_DIR=$(DATA_DIR) FASHION_MNIST_DIR=$(FASHION_MNIST_DIR) RESUME=$(RESUME)'
 
-install: $(VENV_STAMP) ## create .venv with the project, all extras and the dev tools
+install: $(VENV_STAMP) $(NPM_STAMP) ## create .venv with the project, all extras and the dev tools (and, with npm, the Try it page's runtime)
+
+# exactly as package-lock.json pins it (hashes checked)
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
 
 $(VENV_STAMP): pyproject.toml
 	'$(PYTHON)' -m venv '$(VENV)'
@@ -91,16 +97,39 @@ $(RUN)/analysis/results.json: $(RUN)/model.onnx $(RUN)/snapshots.npz $(RUN)/hist
 
 site: $(RUN)/site/index.html ## render the static report into RUN/site
 
-$(RUN)/site/index.html: $(RUN)/analysis/results.json $(RUN)/export_report.json $(RUN)/config.json $(SITE_SRC)
+$(RUN)/site/index.html: $(RUN)/analysis/results.json $(RUN)/export_report.json $(RUN)/config.json $(SITE_SRC) $(NPM_STAMP)
 	'$(PY)' -m site_renderer --run '$(RUN)'
 
 all: site ## data -> train -> export -> analyze -> site
 
-serve: $(RUN)/site/index.html ## serve the report at http://127.0.0.1:8000 with mkdocs
+# A grid of runs, each a run folder built by the stages above, then their comparison in
+# runs/sweeps/NAME/site; SWEEP names a grid in sweep/grids or a TOML file (docs/sweeps.md).
+SWEEP ?= smoke
+.PHONY: sweep
+sweep: $(DATA_STAMP) | $(VENV_STAMP) ## build every run of the grid SWEEP and their comparison
+	'$(PY)' -m sweep --grid '$(SWEEP)' --data-dir '$(DATA_DIR)' $(LOCAL_DATA)
+
+# Serving never builds: a RUN without a site is refused while reading the Makefile, naming the runs
+# under runs/ that have one.
+serve: | $(VENV_STAMP) ## serve RUN's built report at http://127.0.0.1:8000 with mkdocs (builds nothing)
 	'$(PY)' -m mkdocs serve -f '$(RUN)/mkdocs.yml' -a 127.0.0.1:8000
 
-test: $(VENV_STAMP) $(BROWSER_STAMP) ## run the test suite (installs Chromium if missing; needs FASHION_MNIST_DIR or internet)
-	FASHION_MNIST_DIR='$(FASHION_MNIST_DIR)' '$(PY)' -m pytest -q
+ifneq ($(filter serve,$(MAKECMDGOALS)),)
+comma := ,
+BUILT_RUNS := $(patsubst %/site/index.html,%,$(wildcard runs/*/site/index.html))
+# "make serve RUN=a, make serve RUN=b": each command one word (^ for its spaces), joined by ", ".
+SERVE_CHOICES := $(subst ^, ,$(subst $() ,$(comma) ,$(patsubst %,make^serve^RUN=%,$(BUILT_RUNS))))
+SERVE_FIX := $(if $(BUILT_RUNS),serve one that has: $(SERVE_CHOICES),build it first with make all RUN=$(RUN))
+$(if $(wildcard $(RUN)/site/index.html),,$(error error: RUN='$(RUN)' has no built site; $(SERVE_FIX)))
+endif
+
+# The suite reads the dataset `make data` prepared (copying what it changes into temporary folders).
+PYTEST := DATA_DIR='$(abspath $(DATA_DIR))' FASHION_MNIST_DIR='$(FASHION_MNIST_DIR)' '$(PY)' -m pytest -q
+test: $(VENV_STAMP) $(BROWSER_STAMP) $(DATA_STAMP) $(NPM_STAMP) ## run the whole test suite (installs Chromium if missing)
+	$(PYTEST)
+
+test-quick: $(VENV_STAMP) $(DATA_STAMP) ## a first check: the suite without the browser and without training
+	$(PYTEST) -m 'not browser and not slow'
 
 # Chromium for the browser tests: Debian's as root, else Playwright's own, else what to install.
 $(BROWSER_STAMP): tests/install_browser.sh $(VENV_STAMP)
@@ -108,7 +137,7 @@ $(BROWSER_STAMP): tests/install_browser.sh $(VENV_STAMP)
 	touch '$@'
 
 lint: $(VENV_STAMP) ## ruff
-	'$(PY)' -m ruff check trainer exporter analyzer fmnist_common site_renderer tests bench
+	'$(PY)' -m ruff check trainer exporter analyzer fmnist_common site_renderer sweep tests bench
 
 bench: $(VENV_STAMP) $(DATA_STAMP) ## measure speed and accuracy into bench/results.json
 	'$(PY)' bench/run.py --data-dir '$(DATA_DIR)'

@@ -30,6 +30,7 @@ from fmnist_common.figure_files import dark_variant
 
 FRAME_MS = 80  # every frame but the last, unless the caller chooses
 LAST_FRAME_MS = 2500  # hold the trained state
+MAX_FRAME_MS = 65_535 * 10  # a GIF stores each frame's delay in 16 bits of 1/100 s: about 11 minutes
 FIGSIZE = (6.4, 5.2)
 GIF_DPI = 96
 PALETTE_SIZE = 96

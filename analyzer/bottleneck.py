@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.colors import to_hex
 
 from analyzer import animation, metrics
 from analyzer.figures import class_colours, class_legend, padded_limits, plt, save_figure
@@ -134,6 +135,8 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     block = {
         "dim": int(ev.coords.shape[1]),
         "projection": projection.kind,
+        "axis_labels": list(projection.axis_labels),  # the plane's axes, as the map and the explorer name them
+        "class_colours": [to_hex(c) for c in class_colours(len(ev.class_names))],  # the map's, for its HTML legend
         "plane": projection.to_json(),
         "head": head,
         "regions_drawn": regions_drawn,

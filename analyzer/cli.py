@@ -1,8 +1,8 @@
 """Command line of the analysis stage: `python -m analyzer --model M --data DIR --out DIR [...]`.
 
-Every flag is a field of `AnalyzeConfig` (see `python -m analyzer --help`). Needs onnxruntime,
+Every flag below is a field of `AnalyzeConfig` (analyzer/config.py). Needs onnxruntime,
 numpy, matplotlib and Pillow, never torch. Expected failures (a bad model, missing or corrupt data,
-an output that cannot be written, a folder another run holds) print one `error: ...` line, exit
+an output that cannot be written, a full disk, a folder another run holds) print one `error: ...` line, exit
 with status 2 and leave the output folder as it was. What the analysis can do but the user should
 know (other test files than the model's, characters the figures cannot draw) is one `warning: ...`
 line.
@@ -17,7 +17,7 @@ from analyzer.config import ConfigError, parse
 from analyzer.inputs import RunFileError
 from analyzer.onnx_model import ModelError
 from analyzer.report import OutputError, analyse
-from fmnist_common.artifacts import FolderBusy, NotReplaceable
+from fmnist_common.artifacts import NO_SPACE, FolderBusy, NotReplaceable, no_space
 from fmnist_common.idx import IdxError
 
 EXPECTED = (ConfigError, ModelError, IdxError, RunFileError, OutputError, FolderBusy, NotReplaceable)
@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         results = analyse(config)
     except EXPECTED as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        print(f"error: {no_space(exc, config.out, 'analysis')}", file=sys.stderr)
         return 2
     timing = results["timing"]
     print(

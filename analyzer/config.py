@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from analyzer import animation, calibration, information
+from analyzer.onnx_model import available_cores
 from fmnist_common.flags import add_flags, flag, option
 
 
@@ -55,6 +56,12 @@ class AnalyzeConfig:
             raise ConfigError(
                 f"--gif-frame-ms {self.gif_frame_ms} must be a multiple of 10 (GIF delays are in 1/100 s)"
             )
+        limits = {"threads": (available_cores(), "the cores this process may use"),
+                  "calibration_bins": (calibration.MAX_BINS, "bins of 1 percentage point"),
+                  "gif_frame_ms": (animation.MAX_FRAME_MS, "the longest delay a GIF can store")}
+        for name, (high, why) in limits.items():
+            if getattr(self, name) > high:
+                raise ConfigError(f"--{flag(name)} {getattr(self, name)} must be at most {high:,} ({why})")
         if self.occlusion_patch > 28:
             raise ConfigError(f"--occlusion-patch {self.occlusion_patch} must be at most 28 (the image's side)")
         if not self.information_noise > 0:

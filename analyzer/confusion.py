@@ -14,15 +14,19 @@ import json
 from pathlib import Path
 
 import numpy as np
+from matplotlib.colors import LinearSegmentedColormap
 
 from analyzer import metrics
-from analyzer.figures import plain, plt, save_figure
+from analyzer.figures import DARK_BG, plain, plt, readable_on, save_figure
 from analyzer.inputs import Dynamics, Inputs, Subject, history_summary
 from fmnist_common.artifacts import write_bytes
 
 FIGURES = {"confusion_matrix": "confusion_matrix.png"}
 CELLS = "confusion/cells.js"
 TOP = 3  # classes listed per image in the gallery
+# the full colour of each scale in the dark variant: the dark scheme's colours of the page's table
+# (report.css), bright enough that black counts stand out on the strongest cells
+DARK_FULL = {"diagonal": "#6baed6", "errors": "#fd8d3c"}
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
@@ -48,7 +52,8 @@ def per_class_metrics(counts: np.ndarray, class_names: list[str]) -> list[dict]:
 
 
 def most_confused(counts: np.ndarray, class_names: list[str], top: int = 10) -> list[dict]:
-    """The largest off-diagonal cells (true -> predicted), largest first, ties in index order."""
+    """The largest off-diagonal cells (true -> predicted), largest first, ties in index order; each
+    with its row and column, so the pages link to the cell (`confusion.html#cell-T-P`)."""
     cells = [
         (int(counts[t, p]), t, p)
         for t in range(len(counts))
@@ -57,13 +62,14 @@ def most_confused(counts: np.ndarray, class_names: list[str], top: int = 10) -> 
     ]
     cells.sort(key=lambda cell: (-cell[0], cell[1], cell[2]))
     return [
-        {"true_class": class_names[t], "predicted_class": class_names[p], "count": n}
+        {"true_class": class_names[t], "predicted_class": class_names[p], "count": n, "cell": [t, p]}
         for n, t, p in cells[:top]
     ]
 
 
 def overlapping_pairs(counts: np.ndarray, class_names: list[str], top: int = 3) -> list[dict]:
-    """Unordered class pairs by images of either that land in the other's region, largest first."""
+    """Unordered class pairs by images of either that land in the other's region, largest first; with
+    the two class indices (lower first), since class names need not be unique."""
     pairs = []
     for a in range(len(counts)):
         for b in range(a + 1, len(counts)):
@@ -71,7 +77,7 @@ def overlapping_pairs(counts: np.ndarray, class_names: list[str], top: int = 3) 
             if total:
                 pairs.append((total, a, b))
     pairs.sort(key=lambda pair: (-pair[0], pair[1], pair[2]))
-    return [{"classes": [class_names[a], class_names[b]], "count": n} for n, a, b in pairs[:top]]
+    return [{"classes": [class_names[a], class_names[b]], "indices": [a, b], "count": n} for n, a, b in pairs[:top]]
 
 
 def cell_members(labels: np.ndarray, predictions: np.ndarray, confidence: np.ndarray, num_classes: int):
@@ -115,9 +121,10 @@ def shading(counts: np.ndarray) -> tuple[np.ndarray, float]:
 
 def figure(counts: np.ndarray, class_names: list[str], accuracy: float, path: Path) -> None:
     """Counts in every cell; the diagonal shaded in blue by its share of the row, the errors in
-    orange on their own scale up to the largest off-diagonal share (see `shading`)."""
+    orange on their own scale up to the largest off-diagonal share (see `shading`). Each count is
+    white or black by the colour of its cell, in the dark variant too."""
     shares = metrics.row_normalised(counts)
-    shade, largest = shading(counts)
+    largest = shading(counts)[1]
     diagonal = np.eye(len(counts), dtype=bool)
     size = 1.2 + 0.62 * len(class_names)
     fig, ax = plt.subplots(figsize=(size + 2.4, size))
@@ -129,15 +136,25 @@ def figure(counts: np.ndarray, class_names: list[str], accuracy: float, path: Pa
     ax.set_yticks(ticks, labels)
     ax.set_xlabel("Predicted class")
     ax.set_ylabel("True class")
-    for t in ticks:
-        for p in ticks:
-            ax.text(p, t, str(counts[t, p]), ha="center", va="center", fontsize=8,
-                    color="white" if shade[t, p] > 0.5 else "black")
+    digits = [(ax.text(p, t, str(counts[t, p]), ha="center", va="center", fontsize=8), t, p)
+              for t in ticks for p in ticks]
+
+    def colour_digits() -> None:  # white or black by the cell's colour, from the images' current colour maps
+        for text, t, p in digits:
+            text.set_color(readable_on((image if t == p else errors).to_rgba(shares[t, p])))
+
+    colour_digits()
+
+    def dark_cells() -> None:  # after `darken`: the table's dark colours, then each count's colour again
+        for name, shown in (("diagonal", image), ("errors", errors)):
+            shown.set_cmap(LinearSegmentedColormap.from_list(f"{name}_dark", [DARK_BG, DARK_FULL[name]]))
+        colour_digits()
+
     # the first bar's pad is the gap the second one, placed between it and the matrix, fills
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.1, label="diagonal: share of the true class")
     fig.colorbar(errors, ax=ax, fraction=0.046, pad=0.03, label="off-diagonal: share of the true class")
     ax.set_title(f"Confusion matrix, test accuracy {accuracy:.2%} ({counts.sum():,} images)")
-    save_figure(fig, path)
+    save_figure(fig, path, after_darken=dark_cells)
 
 
 def analyse(inputs: Inputs, out: Path) -> Subject:

@@ -143,7 +143,8 @@ def training_images(inputs: Inputs, indices: list[int], stats: dict, out: Path) 
     """Each chosen training image: its thumbnail, label, measured dynamics and the final model's
     prediction (run here on these few images)."""
     train, names = inputs.train, inputs.evaluation.class_names
-    logits, _, _ = infer(inputs.model, train.images[indices], inputs.config.batch_size)
+    logits, _, _ = infer(inputs.model, train.images[indices], inputs.config.batch_size, "training images shown on "
+                         "the training dynamics page", lambda k: f"training image {indices[k]}")
     probabilities = metrics.softmax(logits)
     rows = []
     for index, p in zip(indices, probabilities, strict=True):

@@ -10,7 +10,7 @@ class names, and text stays readable at the site's content width (about 800 px).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,14 +69,19 @@ def glyph_warnings_silenced() -> Iterator[None]:
         yield
 
 
-def save_figure(fig: plt.Figure, path: Path) -> None:
-    """`path` (a PNG) and its variant for the site's dark scheme beside it (see `dark_path`)."""
+def save_figure(fig: plt.Figure, path: Path, after_darken: Callable[[], None] | None = None) -> None:
+    """`path` (a PNG) and its variant for the site's dark scheme beside it (see `dark_variant`).
+
+    `after_darken` finishes the dark variant where `darken` cannot know the answer: text drawn over
+    a colour map, say, whose readable colour depends on the colour under it (see `readable_on`)."""
     fig.set_dpi(DPI)  # the renderer measuring the box below then lays text out as the saved one does
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
     # the same box for the variant: recolouring moves nothing, and a "tight" save draws twice
     box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
     darken(fig)
+    if after_darken is not None:
+        after_darken()
     with atomic_path(dark_variant(path)) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI, bbox_inches=box)
     plt.close(fig)
@@ -178,6 +183,25 @@ def darken(fig: plt.Figure) -> None:
                 artist.set_facecolor(dark_colours(face))
             if not isinstance(edge, str) and len(edge):  # "face": the edge follows the face
                 artist.set_edgecolor(dark_colours(edge))
+
+
+def luminance(colour) -> float:
+    """The relative luminance of a colour (WCAG 2): 0 for black, 1 for white."""
+    rgb = np.array(to_rgb(colour))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast(one, other) -> float:
+    """The WCAG contrast ratio of two colours, from 1 (equal) to 21 (black on white)."""
+    high, low = sorted((luminance(one), luminance(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def readable_on(background, light="white", dark="black"):
+    """Of a light and a dark text colour, the one that contrasts more with `background`: a count on a
+    shaded cell stays readable whatever the shade, in either scheme."""
+    return light if contrast(light, background) >= contrast(dark, background) else dark
 
 
 def class_legend(ax: plt.Axes, class_names: list[str], **kwargs) -> None:

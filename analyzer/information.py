@@ -156,17 +156,22 @@ def information_plane(coords: np.ndarray, labels: np.ndarray, bins: int = BINS,
 
 
 ESTIMATORS = (("binning", "binning"), ("kde", "KDE"))
+RING = "#555555"  # under each point of the plane: dark on white, light (mirrored) on the dark scheme
 
 
 def plane_figure(plane: dict, steps: list[int], path: Path) -> None:
     """I(T;Y) against I(T;X) per snapshot, one panel per estimator, coloured by the optimiser step
     on a log scale: most snapshots fall in the first epoch, which a colour by epoch squeezes into
-    one shade. Step 0 has no logarithm and takes the colour of step 1."""
+    one shade. Step 0 has no logarithm and takes the colour of step 1. Each point sits on a slightly
+    larger grey disc, a ring that the dark variant turns light (see `figures.darken`): the earliest,
+    darkest points would otherwise vanish into the dark scheme's background."""
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
     for ax, (key, title) in zip(axes, ESTIMATORS, strict=True):
         x, y = plane[key]["i_tx"], plane[key]["i_ty"]
         ax.plot(x, y, color="#bbbbbb", lw=0.8, zorder=1)
-        points = ax.scatter(x, y, c=np.maximum(steps, 1), cmap="viridis", norm=step_norm(steps), s=14, zorder=2)
+        ax.scatter(x, y, color=RING, s=44, linewidths=0, zorder=2)
+        points = ax.scatter(x, y, c=np.maximum(steps, 1), cmap="viridis", norm=step_norm(steps), s=14, linewidths=0,
+                            zorder=3)
         ax.axhline(plane["h_y_bits"], color="k", ls=":", lw=0.8)
         ax.set(xlabel="I(T;X) (bits)", ylabel="I(T;Y) (bits)", title=f"Information plane, {title}")
         ax.grid(alpha=0.3)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from analyzer import metrics
+from analyzer.npz_files import read_npz
 from analyzer.onnx_model import LoadedModel, infer
 from fmnist_common.idx import has_train_set, load_train_set
 
@@ -123,13 +124,10 @@ def snapshot_error(path: Path, problem: str, fix: str = SNAPSHOTS_FIX) -> RunFil
 
 
 def load_npz(path: Path, what: str = "snapshots", fix: str = SNAPSHOTS_FIX) -> dict[str, np.ndarray]:
-    """Every array of the file, read now: a truncated or corrupt member fails here, before any work."""
+    """Every array of the file, read now: a truncated, corrupt, oversized or hostile member fails
+    here, before any work and before its data is allocated (see `analyzer.npz_files`)."""
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError("it holds one array, not the named arrays of an .npz")
-        with loaded:
-            return {name: loaded[name] for name in loaded.files}
+        return read_npz(path)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise RunFileError(f"{path} is not a {what} file written by the trainer ({exc}); {fix}") from exc
 
@@ -361,11 +359,42 @@ def check_probabilities(path: Path, name: str, value: np.ndarray) -> None:
                                    f"(first: {name}[{', '.join(map(str, first))}] = {value[first]})", DYNAMICS_FIX)
 
 
-def read_dynamics(path: Path, test_images: int, train_images_available: int | None) -> Dynamics:
+# float16 rounding of a probability (2^-11 of it) and of fp32 softmax sums, with room to spare
+CONSISTENCY_TOLERANCE = 1e-3
+
+
+def check_agreement(path: Path, split: str, probability: np.ndarray, correct: np.ndarray, classes: int) -> None:
+    """A right answer's true-class probability is the largest of `classes`, so at least 1/classes; a
+    wrong one's is at most that of the class chosen instead, so at most 1/2. Refuse the first image
+    whose probability and correctness contradict each other: the file was not written by one model."""
+    low = 1 / classes - CONSISTENCY_TOLERANCE
+    for right, bad, bound in ((True, correct & (probability < low),
+                               f"under 1/{classes} = {1 / classes:.3g}, the least a right answer's can be"),
+                              (False, ~correct & (probability > 0.5 + CONSISTENCY_TOLERANCE),
+                               "over 0.5, the most a wrong answer's can be")):
+        if bad.any():
+            epoch, image = (int(i) for i in np.argwhere(bad)[0])
+            raise snapshot_error(path, f"'{split}_true_probability' contradicts '{split}_correct' in "
+                                       f"{int(bad.sum()):,} of {bad.size:,} values (first: [{epoch}, {image}] is "
+                                       f"{'right' if right else 'wrong'} with a true-class probability of "
+                                       f"{probability[epoch, image]:.4g}, {bound})", DYNAMICS_FIX)
+
+
+def check_epochs_agree(path: Path, dynamics: Dynamics, history_path: Path, history: list[dict]) -> None:
+    """The dynamics and the history of one training run cover the same epochs; the page would say one
+    count while the curves show the other."""
+    last = history[-1]["epoch"]
+    if dynamics.epochs != last:
+        raise RunFileError(f"{path} records {dynamics.epochs} epochs, but {history_path} records {last}; pass the "
+                           "dynamics.npz and history.json written by the same training run")
+
+
+def read_dynamics(path: Path, test_images: int, train_images_available: int | None, classes: int) -> Dynamics:
     """`dynamics.npz`, checked in full against the test set it is analysed with: four 2-D arrays of
     one epoch count, the test rows as wide as the test set, the training rows at most as wide as the
     training set (`train_images_available`, or Fashion-MNIST's 60,000 without the training files),
-    probabilities finite and in [0, 1]. Probabilities are widened from float16 to float32."""
+    probabilities finite, in [0, 1] and agreeing with the correctness of the model's `classes`
+    classes. Probabilities are widened from float16 to float32."""
     arrays = load_npz(path, "dynamics", DYNAMICS_FIX)
     train_p = array(path, arrays, "train_true_probability", 2, "f", DYNAMICS_FIX)
     train_c = array(path, arrays, "train_correct", 2, "b", DYNAMICS_FIX)
@@ -389,6 +418,8 @@ def read_dynamics(path: Path, test_images: int, train_images_available: int | No
     check_length(path, "train_true_probability", train_p, 1, width, "'train_correct'", DYNAMICS_FIX)
     check_probabilities(path, "train_true_probability", train_p)
     check_probabilities(path, "test_true_probability", test_p)
+    check_agreement(path, "train", train_p, train_c, classes)
+    check_agreement(path, "test", test_p, test_c, classes)
     return Dynamics(train_p.astype(np.float32), train_c, test_p.astype(np.float32), test_c)
 
 

@@ -67,7 +67,17 @@ def occluded_probabilities(inputs: Inputs, indices: np.ndarray) -> tuple[np.ndar
     probabilities = np.broadcast_to(ev.probabilities[indices][:, None, None], (*changed.shape, len(ev.class_names)))
     probabilities = probabilities.copy()
     if changed.any():
-        logits, _, _ = infer(inputs.model, copies[changed], config.batch_size)
+        where = np.argwhere(changed)  # (copies, 3): hard negative, patch row, patch column of each copy run
+
+        def copy(k: int) -> str:
+            row, i, j = where[k]
+            top, left = i * config.occlusion_stride, j * config.occlusion_stride
+            return (f"test image {indices[row]} with the patch over rows {top}-{top + config.occlusion_patch - 1}, "
+                    f"columns {left}-{left + config.occlusion_patch - 1}")
+
+        logits, _, _ = infer(inputs.model, copies[changed], config.batch_size,
+                             "copies of the hard negatives with one patch hidden, made for the occlusion maps, "
+                             "although its outputs on the test images themselves are finite", copy)
         probabilities[changed] = metrics.softmax(logits)
     return probabilities, int(changed.sum())
 

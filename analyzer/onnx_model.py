@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,15 @@ PROBE_BATCH = 3  # images of the trial run at load time: any size but a fixed ba
 NUMERIC_TYPES = {f"tensor({t})" for t in ("float", "double", "float16", "int8", "int16", "int32", "int64",
                                           "uint8", "uint16", "uint32", "uint64")}
 PROBABILITY_TOLERANCE = 1e-3  # rows within this of summing to 1 (and non-negative) are probabilities
+# The confusion matrix and its gallery draw C x C cells, each with its count: at 100 classes the figure
+# is 8,400 x 6,600 pixels with 300-character names (87 s, 1.6 GB); 10,000 classes ran out of memory.
+MAX_CLASSES = 100
+# Class names label the figures' axes, so the figures grow with the longest name: 300 characters
+# (a sentence) keep the confusion matrix within a few thousand pixels; 3,000 drew 1.36 gigapixels.
+MAX_NAME_CHARS = 300
+# The analysis sums squared coordinates in float32 (largest 3.4e38), so values near 1e19 overflow to
+# infinity and NaN; no trained network's logits or bottleneck come within many orders of 1e15.
+MAX_MAGNITUDE = 1e15
 
 
 class ModelError(ValueError):
@@ -77,8 +87,8 @@ def load(path: str | Path, threads: int = 0) -> LoadedModel:
         session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several unrelated types for a bad file
         raise ModelError(f"{path} is not a loadable ONNX model ({exc})") from exc
-    check_interface(path, session)
     meta = dict(session.get_modelmeta().custom_metadata_map)
+    check_interface(path, session, meta)
     class_names = parse_class_names(path, meta)
     input_range = parse_input_range(path, meta)
     return LoadedModel(
@@ -108,33 +118,51 @@ def check_model_path(path: Path) -> None:
         raise ModelError(f"{path} not found; run \"make export\" first or pass --model")
 
 
-def check_interface(path: Path, session: ort.InferenceSession) -> None:
+def check_interface(path: Path, session: ort.InferenceSession, meta: dict[str, str]) -> None:
+    """Refuse a model that breaks the interface with one message that lists every violation, so that a
+    foreign model (a scikit-learn MLP breaks five rules) takes one run to diagnose, and that names the
+    command that mends the model."""
+    found = violations(path, session, meta)
+    if not found:
+        return
+    mendable = [m for m in found if "is of type" not in m and "'input_range'" not in m]
+    mend = f"python -m exporter.adopt {path} --out adopted.onnx mends" if mendable else ""
+    if len(found) == 1:
+        raise ModelError(f"{found[0]}; {mend} it (docs/model-interface.md)" if mend else found[0])
+    listed = "; ".join(f"({i}) {m.removeprefix(str(path)).removeprefix(':').strip()}" for i, m in enumerate(found, 1))
+    raise ModelError(f"{path} breaks the model interface in {len(found)} ways: {listed}"
+                     + (f"; {mend} them (docs/model-interface.md)" if mend else ""))
+
+
+def violations(path: Path, session: ort.InferenceSession, meta: dict[str, str]) -> list[str]:
+    """Every way the model's inputs, outputs and required metadata break the interface, in words."""
+    found = []
     inputs = session.get_inputs()
     expected = "one input 'image' of type float32 and shape [N, 1, 28, 28]"
     if len(inputs) != 1 or inputs[0].name != INPUT_NAME or inputs[0].type != "tensor(float)":
-        found = [(i.name, i.type) for i in inputs]
-        raise ModelError(f"{path} has inputs {found}; expected {expected}")
-    shape = inputs[0].shape
+        found.append(f"{path} has inputs {[(i.name, i.type) for i in inputs]}; expected {expected}")
+    shape = inputs[0].shape if len(inputs) == 1 else [None, *INPUT_SHAPE]
     if len(shape) != 4 or tuple(shape[1:]) != INPUT_SHAPE:
-        raise ModelError(f"{path} input 'image' has shape {shape}; expected {expected}")
-    if isinstance(shape[0], int):
-        raise ModelError(
-            f"{path} input 'image' has a fixed batch size of {shape[0]}; expected a dynamic batch axis N "
-            "(export with a dynamic first dimension)"
-        )
+        found.append(f"{path} input '{inputs[0].name}' has shape {shape}; expected {expected}")
+    if shape and isinstance(shape[0], int):
+        found.append(f"{path} input '{inputs[0].name}' has a fixed batch size of {shape[0]}; expected a dynamic "
+                     "batch axis N (export with a dynamic first dimension)")
     names = [o.name for o in session.get_outputs()]
     missing = [n for n in OUTPUT_NAMES if n not in names]
     if missing:
-        raise ModelError(
-            f"{path} lacks the output(s) {missing} (it has {names}); expected 'logits' [N, C] "
-            "and 'bottleneck' [N, D]"
-        )
-    for output in session.get_outputs():
-        if output.name in OUTPUT_NAMES and output.type not in NUMERIC_TYPES:
-            raise ModelError(
-                f"{path}: output '{output.name}' is of type {output.type}; expected numbers "
-                "(float32, or any float or integer type, which the analysis reads as float32)"
-            )
+        found.append(f"{path} lacks the output(s) {missing} (it has {names}); expected 'logits' [N, C] "
+                     "and 'bottleneck' [N, D]")
+    found += [f"{path}: output '{o.name}' is of type {o.type}; expected numbers (float32, or any float or integer "
+              "type, which the analysis reads as float32)"
+              for o in session.get_outputs() if o.name in OUTPUT_NAMES and o.type not in NUMERIC_TYPES]
+    if "class_names" not in meta:
+        found.append(f"{path} has no 'class_names' metadata; expected metadata_props['class_names'] = "
+                     "a JSON list of class names in index order")
+    try:
+        parse_input_range(path, meta)
+    except ModelError as exc:
+        found.append(str(exc))
+    return found
 
 
 def parse_class_names(path: Path, meta: dict[str, str]) -> list[str]:
@@ -149,6 +177,14 @@ def parse_class_names(path: Path, meta: dict[str, str]) -> list[str]:
         raise ModelError(f"{path}: metadata 'class_names' is not JSON ({exc})") from exc
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise ModelError(f"{path}: metadata 'class_names' must be a non-empty JSON list of strings")
+    if len(names) > MAX_CLASSES:
+        raise ModelError(f"{path}: metadata 'class_names' names {len(names):,} classes; the analysis draws at most "
+                         f"{MAX_CLASSES} (its confusion matrix has one row and column per class)")
+    longest = max(range(len(names)), key=lambda i: len(names[i]))
+    if len(names[longest]) > MAX_NAME_CHARS:
+        raise ModelError(f"{path}: metadata 'class_names': class {longest}'s name is {len(names[longest]):,} "
+                         f"characters long; the figures label their axes with the names, so each may be at most "
+                         f"{MAX_NAME_CHARS}; shorten it")
     if len(set(names)) != len(names):
         raise ModelError(f"{path}: metadata 'class_names' repeats a name: {names}")
     blank = next((i for i, name in enumerate(names) if not name.strip()), None)
@@ -198,8 +234,12 @@ def trial_run(path: Path, session: ort.InferenceSession, class_names: list[str])
     return int(coords.shape[1])
 
 
-def infer(model: LoadedModel, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray, float]:
+def infer(model: LoadedModel, images: np.ndarray, batch_size: int, images_are: str = "test images",
+          image: Callable[[int], str] = "test image {}".format) -> tuple[np.ndarray, np.ndarray, float]:
     """(logits (N, C) float32, bottleneck (N, D) float32, seconds) for uint8 images (N, 28, 28).
+
+    `images_are` (plural) and `image(i)` name the images in a refusal, so that a model failing on
+    the occlusion's copies is not reported as failing on test images.
 
     Every output must be finite: NaN or infinity would turn every figure and the JSON into nonsense.
     And `logits` must not be probabilities already: their softmax would flatten every confidence.
@@ -211,8 +251,16 @@ def infer(model: LoadedModel, images: np.ndarray, batch_size: int) -> tuple[np.n
         bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
         if len(bad):
             raise ModelError(
-                f"{model.path}: '{name}' holds NaN or infinity for {len(bad):,} of {len(values):,} test images "
-                f"(first: test image {bad[0]}); the model is broken, so nothing was analysed"
+                f"{model.path}: '{name}' holds NaN or infinity for {len(bad):,} of {len(values):,} {images_are} "
+                f"(first: {image(bad[0])}); the model is broken, so nothing was analysed"
+            )
+        huge = np.flatnonzero((np.abs(values) > MAX_MAGNITUDE).any(axis=1))
+        if len(huge):
+            raise ModelError(
+                f"{model.path}: '{name}' holds values beyond ±{MAX_MAGNITUDE:.0e} for {len(huge):,} of "
+                f"{len(values):,} {images_are} (first: {image(huge[0])}, largest {np.abs(values).max():.3g}); "
+                "the analysis squares them in float32, which overflows; export a model whose outputs stay "
+                f"within ±{MAX_MAGNITUDE:.0e}"
             )
     if looks_like_probabilities(logits):
         raise ModelError(

@@ -40,6 +40,7 @@ from analyzer.inputs import (
     Inputs,
     Subject,
     check_dynamics_answers,
+    check_epochs_agree,
     evaluate,
     read_dynamics,
     read_history,
@@ -133,8 +134,11 @@ def analyse(config: AnalyzeConfig) -> dict:
     if labels.max() >= len(names):
         raise ModelError(f"the test labels go up to {labels.max()}, but the model names {len(names)} classes")
     train = read_train_set(config.data)
-    training_dynamics = (read_dynamics(Path(config.dynamics), len(labels), None if train is None else len(train.labels))
+    training_dynamics = (read_dynamics(Path(config.dynamics), len(labels), None if train is None else len(train.labels),
+                                       len(names))
                  if config.dynamics else None)
+    if training_dynamics and history:
+        check_epochs_agree(Path(config.dynamics), training_dynamics, Path(config.history), history)
     font = {"file": Path(figure_font()).name, "undrawable": undrawable(names)}
     if font["undrawable"]:
         warnings.warn(f"the figures' font {font['file']} has no glyph for {font['undrawable']!r} in the class names: "

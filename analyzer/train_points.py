@@ -34,7 +34,7 @@ def training_points(model: LoadedModel, images: np.ndarray, train_sha256: str, b
     except (OSError, KeyError, ValueError):  # absent or unreadable: compute them
         pass
     if coords is None:
-        _, coords, seconds = infer(model, images, batch_size)
+        _, coords, seconds = infer(model, images, batch_size, "training images", "training image {}".format)
     with atomic_path(out / TRAIN_POINTS) as tmp:
         np.savez(tmp, coords=coords, model_sha256=model.sha256, train_sha256=train_sha256)
     return coords, seconds

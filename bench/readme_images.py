@@ -3,8 +3,8 @@
 From `RUN/analysis/`: the GIF of training (frames dropped and shrunk until it fits `--gif-kb`), the
 bottleneck map and the data map when there is one (resized, 256 colours). From `RUN/site/`, served
 on 127.0.0.1 and shown in headless Chromium: the overview's first screen, the explorer, the
-confusion matrix with one cell opened (the most confused pair) and the most confident hard
-negative's detail.
+confusion matrix with one cell opened (the most confused pair), the most confident hard
+negative's detail and, when the site has it, the Try it page with a trouser drawn by the mouse.
 Needs Pillow and Playwright (the `dev` extra) and a Chromium (`tests/install_browser.sh` brings one).
 """
 
@@ -103,7 +103,27 @@ def screenshots(site: Path, out: Path, cell: tuple[int, int], hard_negative: int
                       f" + window.scrollY - {HEADER + 8})")
         page.wait_for_timeout(200)
         small_png(Image.open(io.BytesIO(page.screenshot(clip=clip))), out / "confusion.png", width)
+        if (site / "try_it.html").is_file():  # built where onnxruntime-web is installed
+            try_it(page, base, out / "try_it.png", width)
         browser.close()
+
+
+def try_it(page, base: str, target: Path, width: int) -> None:
+    """The Try it page with a trouser drawn by the mouse (two legs and a waist), from its drawing
+    canvas down to the plane."""
+    page.goto(base + "try_it.html", wait_until="networkidle")
+    page.wait_for_function("document.getElementById('try-it-page').dataset.state === 'ready'", timeout=120_000)
+    canvas = page.locator("#try-draw").bounding_box()
+    for x0, y0, x1, y1 in ((0.42, 0.12, 0.36, 0.9), (0.58, 0.12, 0.64, 0.9), (0.4, 0.14, 0.6, 0.14)):
+        page.mouse.move(canvas["x"] + x0 * canvas["width"], canvas["y"] + y0 * canvas["height"])
+        page.mouse.down()
+        page.mouse.move(canvas["x"] + x1 * canvas["width"], canvas["y"] + y1 * canvas["height"], steps=15)
+        page.mouse.up()
+    page.wait_for_timeout(500)
+    top = page.locator("#draw").bounding_box()["y"] - 8
+    bottom = page.locator("#try-plane").bounding_box()
+    clip = {"x": 0, "y": top, "width": width, "height": bottom["y"] + bottom["height"] + 8 - top}
+    small_png(Image.open(io.BytesIO(page.screenshot(clip=clip, full_page=True))), target, width)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     screenshots(site, args.out, most_confused(results), first_miss)
     total = 0
     for name in ("information_bottleneck.gif", "bottleneck_map.png", "overview.png", "explorer.png", "confusion.png",
-                 "hard_negative.png", "data_map.png"):
+                 "hard_negative.png", "data_map.png", "try_it.png"):
         if not (args.out / name).is_file():
             continue
         size = (args.out / name).stat().st_size

@@ -25,6 +25,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 MODES = {"light-1280": (1280, "default"), "dark-1280": (1280, "slate"), "light-420": (420, "default")}
 HEIGHT = 900  # viewport height; a full-page screenshot takes the whole page anyway
 SETTLE_MS = 400  # canvases draw after load (the explorer's sprite, the replay's first frame)
+# the Try it page answers once its runtime started (or failed, saying why)
+READY = "!document.getElementById('try-it-page') || !!document.getElementById('try-it-page').dataset.state"
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -65,6 +67,7 @@ def take(browser, base: str, out: Path, pages: list[str], modes=MODES) -> list[P
         for name in pages:
             page = context.new_page()
             page.goto(f"{base}{name}.html", wait_until="networkidle")
+            page.wait_for_function(READY, timeout=120_000)
             page.wait_for_timeout(SETTLE_MS)
             path = out / f"{name}-{mode}.png"
             page.screenshot(path=str(path), full_page=True)

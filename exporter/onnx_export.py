@@ -69,6 +69,7 @@ def metadata(checkpoint: dict, dataset_sha256: str) -> dict[str, str]:
     return {
         "class_names": json.dumps(checkpoint["class_names"], ensure_ascii=False),
         "bottleneck_dim": str(config.bottleneck_dim),
+        "squeeze_activation": config.squeeze_activation,
         "input_range": "0..1",
         "test_accuracy": repr(checkpoint["history"][-1]["test_accuracy"]),
         "dataset_sha256": dataset_sha256,

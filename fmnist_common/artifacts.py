@@ -9,6 +9,7 @@ Torch-free, so the analyzer can use it where torch is not installed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -52,6 +53,17 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write raw bytes atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+# a write that failed for want of space: the disk is full, or the user's quota is used up
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def no_space(exc: OSError, folder: str | os.PathLike, what: str) -> str:
+    """The one-line refusal of a stage whose build ran out of space; the build is deleted by
+    `published_folder` on the way out, so the previous `what` in `folder` is whole."""
+    return (f"no space left on the device holding {folder} ({exc.strerror}); free some space there and run "
+            f"again; the previous {what} in {folder} is left as it was")
 
 
 class FolderBusy(RuntimeError):
@@ -139,7 +151,11 @@ def link(path: Path, target: str) -> None:
     temporary = path.parent / f".{path.name}.link-{os.getpid()}"
     temporary.unlink(missing_ok=True)
     os.symlink(target, temporary)
-    os.replace(temporary, path)
+    try:
+        os.replace(temporary, path)
+    except OSError:  # a full disk, say: nothing half-made stays (a kill's leftover is swept next time)
+        temporary.unlink()
+        raise
 
 
 def sweep(folder: Path, kind: str) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -42,44 +44,74 @@ def files_folder(data: str | Path) -> Path:
     return raw_folder(data)
 
 
-def read_raw_bytes(folder: Path, name: str) -> bytes:
-    """The decompressed bytes of `name` in `folder`, from the IDX file or else its `.gz`."""
+# Fashion-MNIST has 60,000 training and 10,000 test images. A split may hold up to 100,000 (78 MB of
+# pixels): the analysis keeps float copies of a split (4 bytes a pixel) and compares every test image
+# with every training image, so a larger one, or a header claiming one, is refused before it is read.
+MAX_IMAGES = 100_000
+IMAGE_SHAPE = (28, 28)
+
+
+def open_idx(folder: Path, name: str) -> tuple[BinaryIO, Path]:
+    """A binary stream of `name` in `folder`, from the IDX file or else its `.gz`, and that file."""
     plain, packed = folder / name, folder / f"{name}.gz"
     if plain.is_file():
-        return plain.read_bytes()
+        return open(plain, "rb"), plain
     if packed.is_file():
-        try:
-            return gzip.decompress(packed.read_bytes())
-        except (OSError, EOFError) as exc:
-            raise IdxError(f"{packed} is not a valid gzip file ({exc}); replace it") from exc
+        return gzip.open(packed, "rb"), packed
     raise IdxError(f"{plain} not found (nor {packed.name}); pass as --data a folder holding the four Fashion-MNIST "
                    "files (or the data root where \"make data\" put them under FashionMNIST/raw/)")
 
 
-def parse_idx(data: bytes, magic: int, source: str) -> np.ndarray:
-    """Decode IDX bytes, checking the magic number and that the size matches the header."""
+def expected_shape(shape: tuple[int, ...], magic: int, source: str) -> None:
+    """Refuse, from the header alone, a shape the analysis cannot use: images other than 28 x 28,
+    no item, or more than MAX_IMAGES (so a hostile header never sizes an allocation)."""
+    if magic == IMAGES_MAGIC and shape[1:] != IMAGE_SHAPE:
+        raise IdxError(f"{source}: its header says images of {shape[1]} x {shape[2]} pixels; Fashion-MNIST's are "
+                       "28 x 28; replace it with the official file")
+    if not 1 <= shape[0] <= MAX_IMAGES:
+        raise IdxError(f"{source}: its header says {shape[0]:,} items; expected 1 to {MAX_IMAGES:,} (Fashion-MNIST "
+                       "has 10,000 test and 60,000 training images); replace it with the official file")
+
+
+def read_idx(folder: Path, name: str, magic: int) -> tuple[np.ndarray, bytes]:
+    """The array of `name` in `folder` and its decompressed bytes (for the fingerprint), read from
+    the header on: the magic number and the shape are checked before the data is read, and exactly
+    the bytes the header promises are read, so a truncated file, trailing data or a gzip bomb fails
+    after reading at most the promised size plus one byte."""
+    stream, path = open_idx(folder, name)
+    source = str(folder / name)
     ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise IdxError(f"{source}: {len(data)} bytes is too short for an IDX header")
-    found = int.from_bytes(data[:4], "big")
-    if found != magic:
-        raise IdxError(f"{source}: magic number {found}, expected {magic}")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape))
-    if len(data) != expected:
-        raise IdxError(f"{source}: {len(data)} bytes, header promises {expected}; file truncated?")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    try:
+        with stream:
+            header = stream.read(4 + 4 * ndim)
+            if len(header) < 4 + 4 * ndim:
+                raise IdxError(f"{source}: {len(header)} bytes is too short for an IDX header")
+            found = int.from_bytes(header[:4], "big")
+            if found != magic:
+                raise IdxError(f"{source}: magic number {found}, expected {magic}")
+            shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+            expected_shape(shape, magic, source)
+            size = math.prod(shape)
+            data = stream.read(size)
+            extra = len(stream.read(1))
+    except (OSError, EOFError) as exc:
+        problem = "is not a valid gzip file" if path.suffix == ".gz" else "cannot be read"
+        raise IdxError(f"{path} {problem} ({exc}); replace it") from exc
+    if len(data) != size:
+        raise IdxError(f"{source}: {len(header) + len(data)} bytes, header promises {len(header) + size}; "
+                       "file truncated?")
+    if extra:
+        raise IdxError(f"{source}: more than the {len(header) + size:,} bytes its header promises; replace it with "
+                       "the official file")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape), header + data
 
 
 def load_split(data_dir: str | Path, images_name: str, labels_name: str) -> tuple[np.ndarray, np.ndarray, str]:
     """Images (N, 28, 28) uint8, labels (N,) int64 and the sha256 of both decompressed files."""
     folder = files_folder(data_dir)
-    image_bytes = read_raw_bytes(folder, images_name)
-    label_bytes = read_raw_bytes(folder, labels_name)
-    images = parse_idx(image_bytes, IMAGES_MAGIC, str(folder / images_name))
-    labels = parse_idx(label_bytes, LABELS_MAGIC, str(folder / labels_name))
-    if images.shape[1:] != (28, 28) or images.shape[0] != labels.shape[0]:
+    images, image_bytes = read_idx(folder, images_name, IMAGES_MAGIC)
+    labels, label_bytes = read_idx(folder, labels_name, LABELS_MAGIC)
+    if images.shape[0] != labels.shape[0]:
         raise IdxError(f"{folder}: images {images.shape} and labels {labels.shape} do not match")
     return images, labels.astype(np.int64), fingerprint(image_bytes, label_bytes)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
-from fmnist_common.artifacts import FolderBusy, NotReplaceable
+from fmnist_common.artifacts import NO_SPACE, FolderBusy, NotReplaceable, no_space
 from site_renderer import markup
 from site_renderer.render import SiteError, render
 
@@ -31,9 +32,18 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        site = render(Path(args.run), Path(args.templates) if args.templates else None)
+        with warnings.catch_warnings(record=True) as caught:  # what the report leaves out, one line each
+            warnings.simplefilter("always")
+            site = render(Path(args.run), Path(args.templates) if args.templates else None)
+        for caught_warning in caught:
+            print(f"warning: {caught_warning.message}", file=sys.stderr)
     except (SiteError, FolderBusy, NotReplaceable) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        print(f"error: {no_space(exc, args.run, 'report')}", file=sys.stderr)
         return 2
     size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
     print(f"built {site} ({size / 1e6:.1f} MB); open {site / 'index.html'} in a browser, or serve it with: "

@@ -1,5 +1,7 @@
 """The overview's findings, chosen from results.json: the most confused pair of classes, the best
-and worst class, and how far the classes separated in the bottleneck.
+and worst class, and how far the classes separated in the bottleneck; the run folder that
+"Reproduce it" names; and where the model came from (trained here, adopted, or neither), which the
+overview and the model page say instead of describing a model the project did not train.
 
 Only the choices are made here (which pair, which class, which ratios); `index.md.j2` writes the
 sentences, and every value it shows goes through `markup.finalize` like any other.
@@ -7,16 +9,23 @@ sentences, and every value it shows goes through `markup.finalize` like any othe
 
 from __future__ import annotations
 
+import json
+from pathlib import PurePath
+
+from markupsafe import Markup
+
 
 def confused_pair(results: dict) -> dict | None:
     """The unordered pair of classes with the most test images of one predicted as the other:
-    {classes, count, each_way: [a predicted as b, b predicted as a]}; None when nothing is wrong."""
+    {classes, indices, count, each_way: [a predicted as b, b predicted as a]}; None when nothing is
+    wrong. The indices name the two cells the overview links to (`confusion.html#cell-a-b`)."""
     pairs = results["confusion"]["overlapping_pairs"]
     if not pairs:
         return None
-    names, counts = results["class_names"], results["confusion"]["matrix"]["counts"]
-    a, b = (names.index(name) for name in pairs[0]["classes"])
-    return {"classes": pairs[0]["classes"], "count": pairs[0]["count"], "each_way": [counts[a][b], counts[b][a]]}
+    counts = results["confusion"]["matrix"]["counts"]
+    a, b = pairs[0]["indices"]
+    return {"classes": pairs[0]["classes"], "indices": [a, b], "count": pairs[0]["count"],
+            "each_way": [counts[a][b], counts[b][a]]}
 
 
 def best_and_worst(results: dict) -> dict | None:
@@ -53,5 +62,38 @@ def separation(results: dict) -> dict:
     return found
 
 
+def analysed_run(results: dict) -> str | None:
+    """The run folder as the analysis named it: the folder of its `--out` when that is `RUN/analysis`
+    (what `make` passes), else None. "Reproduce it" writes the run with it, so all the paths of its
+    commands are of the kind the analysis was given, relative (from where it ran) or absolute,
+    never a mix of the two."""
+    out = PurePath(results["config"]["out"])
+    return str(out.parent) if out.name == "analysis" else None
+
+
+def origin(results: dict) -> dict:
+    """Where the model came from, read from its metadata: `adopted` (the `adopted_from` that
+    `python -m exporter.adopt` writes: source file, producer, sha256, tensors used) or None;
+    `trained_here` when this project's exporter wrote it (`created_by`) and nothing adopted it;
+    `file`, the analysed file's name as a Python string literal, for the model page's snippet."""
+    meta = results["model"]["metadata"]
+    try:
+        adopted = json.loads(meta.get("adopted_from", "null"))
+    except json.JSONDecodeError:
+        adopted = None
+    name = PurePath(results["model"]["path"].replace("\\", "/")).name
+    return {"adopted": adopted if adoption_record(adopted) else None,
+            "trained_here": meta.get("created_by", "").startswith("fmnist-bottleneck") and "adopted_from" not in meta,
+            "file": Markup(json.dumps(name))}
+
+
+def adoption_record(value: object) -> bool:
+    """Whether `value` has the fields the pages show; metadata is data, and may be anything."""
+    return (isinstance(value, dict) and all(isinstance(value.get(k), str) for k in ("source", "producer", "sha256"))
+            and all(isinstance(value.get(k), dict) and isinstance(value[k].get("tensor"), str)
+                    for k in ("logits", "bottleneck")))
+
+
 def findings(results: dict) -> dict:
-    return {"pair": confused_pair(results), "classes": best_and_worst(results), "separation": separation(results)}
+    return {"pair": confused_pair(results), "classes": best_and_worst(results), "separation": separation(results),
+            "analysed_run": analysed_run(results), "origin": origin(results)}

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from site_renderer import try_it
+
 
 @dataclass(frozen=True)
 class Page:
@@ -35,6 +37,8 @@ PAGES = (
          extras=(("snapshots", "how the points moved during training"),)),
     Page("explorer.md", "Explorer", "every test image in the bottleneck, to hover, filter and zoom",
          extras=(("snapshots", "a replay of the points over training"),)),
+    Page("try_it.md", "Try it", "draw a garment or drop a photo and the model itself answers in the page, "
+         "offline (onnxruntime-web), with where the image lands in the bottleneck.", needs="try_it"),
     Page("information_plane.md", "Information plane",
          "how much the bottleneck knows about the image and the label at each snapshot, by two estimators.",
          needs="information_plane"),
@@ -81,6 +85,8 @@ def missing(run: Path, results: dict, config: dict | None, export: dict | None) 
         "dynamics": None if results.get("dynamics") else "the analysis was given no dynamics.npz (--dynamics)",
         "export": None if export is not None else "the run folder holds no export_report.json (the exporter writes it)",
         "model_file": None if (run / "model.onnx").is_file() else "the run folder holds no model.onnx",
+        # not a part of PARTS: the page is an extra whose absence the renderer prints as a warning
+        "try_it": try_it.left_out(run, results),
     }
 
 

@@ -16,7 +16,7 @@
     canvas.height = Math.round(box.height * dpr);
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    return { ctx, width: box.width, height: box.height };
+    return { ctx, width: box.width, height: box.height, dpr: dpr };
   }
 
   function pct(value) { return (100 * value).toFixed(1) + "%"; }
@@ -149,9 +149,10 @@
   // The view is the region asked for (the data's box, a stored hash or a zoom of either). The canvas
   // shows that region whole, centred, at one scale k for x and y, so a data unit is as many pixels
   // across as up and the plane keeps its shape on a wide desktop and a tall phone alike.
-  // The axes' bands along the left and bottom edges (tick labels) are kept out of the plot area, so
-  // no point of the view hides under them.
-  const BAND_X = 36, BAND_Y = 17;  // widths of the y and x axes' bands, in CSS pixels
+  // The axes' bands along the left and bottom edges (tick labels, then the axis' title) are kept out
+  // of the plot area, so no point of the view hides under them.
+  const BAND_X = 50, BAND_Y = 31;  // widths of the y and x axes' bands, in CSS pixels
+  const TITLES = [root.dataset.xTitle, root.dataset.yTitle];  // "bottleneck unit 1", ... (results.json)
   function fitted(region, width, height) {
     const plotWidth = Math.max(1, width - BAND_X), plotHeight = Math.max(1, height - BAND_Y);
     const k = Math.min(plotWidth / (region.x1 - region.x0), plotHeight / (region.y1 - region.y0));
@@ -187,9 +188,9 @@
     return values;
   }
 
-  // Ticks and labels drawn over the plot, on a band of the page's background along the left and
-  // bottom edges (so points under them stay visible), in the scheme's colours; returns the tick
-  // values, for the page's test hook. Labels sit left of the y axis' line and below the x axis' line,
+  // Ticks, labels and the axes' titles drawn over the plot, on a band of the page's background along
+  // the left and bottom edges (so points under them stay visible), in the scheme's colours; returns
+  // the tick values, for the page's test hook. Labels sit left of the y axis' line and below the x axis' line,
   // the ticks pointing into the plot: a tick beside or under a label reads as a minus sign or an
   // underscore ("_16", "-16").
   function drawAxes(ctx, t) {
@@ -219,40 +220,66 @@
       if (sy > 7 && sy < axisY - 6) ctx.fillText(tick.text, axisX - 3, sy);
     });
     ctx.stroke();
+    // each title centred on the plot area's side, below the x labels and left of the y labels
+    ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+    ctx.fillText(TITLES[0], (axisX + t.width) / 2, t.height - 1);
+    ctx.save();
+    ctx.translate(0, axisY / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textBaseline = "top";
+    ctx.fillText(TITLES[1], 0, 1);
+    ctx.restore();
     return { x: xs.map(function (tick) { return tick.value; }), y: ys.map(function (tick) { return tick.value; }) };
   }
 
   // ---- decision regions of the affine head, under the points -----------------------------------
-  // data.head is W (classes x 2) and b when the head is affine on the plane, else null. Each block of
-  // REGION_BLOCK canvas pixels takes the pale colour of argmax W z + b at its centre (the static map's
-  // tint). The blocks are cached per view, so redraws that keep the view (pin, hide, colour) cost one
-  // drawImage; a pan or zoom recomputes a few ten thousand blocks.
-  const REGION_BLOCK = 4;
-  const regions = { key: null, canvas: document.createElement("canvas") };
+  // data.head is W (classes x 2) and b when the head is affine on the plane, else null. Each device
+  // pixel of the plot area (the axes' bands stay untinted) takes the pale colour of argmax W z + b at
+  // its centre (the static map's tint). Along a row every logit is linear in the column, so a class
+  // keeps the row until the first column where a steeper one overtakes it: each row is filled run by
+  // run, a few argmaxes per row however wide the canvas. The layer is cached per view, so redraws that
+  // keep the view (pin, hide, colour) cost one drawImage.
+  const regions = { key: null, canvas: document.createElement("canvas"), left: 0 };
 
-  function regionLayer(t) {
-    const key = [t.k, t.dataX(0), t.dataY(0), t.width, t.height, theme.bg].join();
-    if (regions.key === key) return regions.canvas;
-    const cols = Math.ceil(t.width / REGION_BLOCK), rows = Math.ceil(t.height / REGION_BLOCK);
-    regions.canvas.width = cols; regions.canvas.height = rows;
-    const ctx = regions.canvas.getContext("2d"), image = ctx.createImageData(cols, rows);
-    const w = data.head.weight, b = data.head.bias;
-    for (let r = 0; r < rows; r++) {
-      const y = t.dataY((r + 0.5) * REGION_BLOCK);
-      for (let c = 0; c < cols; c++) {
-        const x = t.dataX((c + 0.5) * REGION_BLOCK);
-        let best = 0, bestLogit = -Infinity;
-        for (let k = 0; k < b.length; k++) {
-          const logit = w[k][0] * x + w[k][1] * y + b[k];
-          if (logit > bestLogit) { bestLogit = logit; best = k; }
+  // The plot area in device pixels: [left, width) x [0, height).
+  function regionBox(t, dpr) {
+    const left = Math.round(BAND_X * dpr);
+    return { left: left, width: Math.max(1, Math.round(t.width * dpr) - left),
+             height: Math.max(1, Math.round((t.height - BAND_Y) * dpr)) };
+  }
+
+  function regionLayer(t, dpr) {
+    const area = regionBox(t, dpr);
+    const key = [t.k, t.dataX(0), t.dataY(0), t.width, t.height, dpr, theme.bg].join();
+    if (regions.key === key) return regions;
+    regions.canvas.width = area.width; regions.canvas.height = area.height; regions.left = area.left;
+    const ctx = regions.canvas.getContext("2d"), image = ctx.createImageData(area.width, area.height);
+    const pixels = new Uint32Array(image.data.buffer);  // RGBA bytes as one little-endian word each
+    const packed = theme.tints.map(function (c) { return ((255 << 24) | (c[2] << 16) | (c[1] << 8) | c[0]) >>> 0; });
+    const w = data.head.weight, b = data.head.bias, classes = b.length;
+    const x0 = t.dataX((area.left + 0.5) / dpr), step = 1 / (dpr * t.k);  // data x of column 0, per column
+    const start = new Float64Array(classes), slope = new Float64Array(classes);
+    for (let k = 0; k < classes; k++) slope[k] = w[k][0] * step;
+    for (let r = 0; r < area.height; r++) {
+      const y = t.dataY((r + 0.5) / dpr);
+      for (let k = 0; k < classes; k++) start[k] = w[k][0] * x0 + w[k][1] * y + b[k];  // logit k at column c: start + slope c
+      for (let c = 0; c < area.width;) {
+        let best = 0;
+        for (let k = 1; k < classes; k++) if (start[k] + slope[k] * c > start[best] + slope[best] * c) best = k;
+        let end = area.width;
+        for (let k = 0; k < classes; k++) {
+          if (slope[k] <= slope[best]) continue;  // never overtakes to the right
+          const overtakes = Math.floor((start[best] - start[k]) / (slope[k] - slope[best])) + 1;
+          if (overtakes < end) end = overtakes;
         }
-        const at = 4 * (r * cols + c), tint = theme.tints[best];
-        image.data[at] = tint[0]; image.data[at + 1] = tint[1]; image.data[at + 2] = tint[2]; image.data[at + 3] = 255;
+        end = Math.max(end, c + 1);
+        pixels.fill(packed[best], r * area.width + c, r * area.width + end);
+        c = end;
       }
     }
     ctx.putImageData(image, 0, 0);
     regions.key = key;
-    return regions.canvas;
+    return regions;
   }
 
   let pointColours = data.points.map(modes.true);  // each point's fill under the chosen colour mode
@@ -262,13 +289,15 @@
   // 10,000 points on pan and zoom stays within a frame.
   function drawScatter() {
     const started = performance.now();
-    const { ctx, width, height } = fitCanvas(scatter);
+    const { ctx, width, height, dpr } = fitCanvas(scatter);
     const t = fitted(view, width, height), toScreen = t.toScreen;
     ctx.clearRect(0, 0, width, height);
-    if (data.head) {
-      ctx.imageSmoothingEnabled = false;  // sharp region edges, block for block
-      const layer = regionLayer(t);
-      ctx.drawImage(layer, 0, 0, layer.width * REGION_BLOCK, layer.height * REGION_BLOCK);
+    if (data.head) {  // pixel for pixel: drawn in device pixels, past the CSS-pixel transform
+      const layer = regionLayer(t, dpr);
+      ctx.save();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.drawImage(layer.canvas, layer.left, 0);
+      ctx.restore();
     }
     let drawn = 0;
     for (const wrongPass of [false, true]) {  // misclassified points on top, with a dark ring
@@ -534,6 +563,13 @@
     return { x: u[0] - o[0], y: o[1] - u[1] };
   };
   api.ticks = function () { return api.lastTicks; };
+  // The data point under a spot of the scatter (CSS pixels from its top left), and the plot area
+  // there (left of it and below it the axes' bands), for tests.
+  api.dataAt = function (x, y) { const t = transform(); return [t.dataX(x), t.dataY(y)]; };
+  api.plotArea = function () {
+    const box = scatter.getBoundingClientRect();
+    return { left: BAND_X, top: 0, right: box.width, bottom: box.height - BAND_Y };
+  };
   api.screenPosition = function (index) {
     const box = scatter.getBoundingClientRect();
     const [sx, sy] = projection()(data.points[index][0], data.points[index][1]);
@@ -598,7 +634,26 @@
   }
   function stop() { clearInterval(timer); timer = null; play.textContent = "Play"; }
 
+  // The replay's legend: the colour of each class among the probe images, as on the scatter's buttons.
+  function replayLegend() {
+    const key = document.getElementById("replay-legend");
+    data.classNames.forEach(function (name, c) {
+      if (replay.labels.indexOf(c) < 0) return;
+      const item = document.createElement("span");
+      item.className = "explorer-key";
+      item.innerHTML = '<span class="explorer-swatch"></span>';
+      item.querySelector(".explorer-swatch").style.background = data.colours[c];
+      const text = document.createElement("span");
+      text.className = "explorer-name";
+      text.textContent = name;
+      item.title = name;
+      item.appendChild(text);
+      key.appendChild(item);
+    });
+  }
+
   if (replay) {
+    replayLegend();
     slider.max = String(replay.frames.length - 1);
     slider.value = slider.max;  // opens on the trained plane; Play runs it from the first snapshot
     slider.addEventListener("input", function () { stop(); drawFrame(Number(slider.value)); });

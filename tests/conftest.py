@@ -1,7 +1,9 @@
 """Shared fixtures: the dataset prepared once per session, and one tiny trained-and-exported run.
 
-The dataset comes from FASHION_MNIST_DIR (CI points it at the four official .gz files) or, when
-unset, from ../shared/data/fashion-mnist beside the checkout.
+The dataset is the one `make data` prepared: `make test` depends on it and passes its DATA_DIR
+(default `data/` in the checkout), whose raw folder holds the four verified `.gz` files. Without
+them the suite falls back to FASHION_MNIST_DIR, a folder of the four files. The suite only reads
+them: every fixture copies what it changes into a temporary folder.
 """
 
 from __future__ import annotations
@@ -14,19 +16,61 @@ from pathlib import Path
 
 import pytest
 
+from tests.sweep_runs import local_sweep  # noqa: F401 (a fixture: the sweep tests share one local sweep)
+
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_LOCAL = REPO.parent / "shared" / "data" / "fashion-mnist"
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "runs", "data", "build", "*.egg-info", "__pycache__",
-                                    ".pytest_cache", ".ruff_cache")
+                                    ".pytest_cache", ".ruff_cache", "node_modules")
 FASHION_MNIST_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                        "t10k-labels-idx1-ubyte.gz"]
 
 
 def local_fashion_mnist() -> Path:
-    folder = Path(os.environ.get("FASHION_MNIST_DIR") or DEFAULT_LOCAL)
-    if not (folder / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.fail(f"set FASHION_MNIST_DIR to a folder with the four Fashion-MNIST .gz files ({folder})")
-    return folder
+    """The folder of the four `.gz` files: DATA_DIR's raw folder once `make data` has filled it,
+    else FASHION_MNIST_DIR."""
+    from fmnist_common.idx import raw_folder
+
+    folders = [raw_folder(os.environ.get("DATA_DIR") or REPO / "data")]
+    if os.environ.get("FASHION_MNIST_DIR"):
+        folders.append(Path(os.environ["FASHION_MNIST_DIR"]))
+    for folder in folders:
+        if all((folder / name).is_file() for name in FASHION_MNIST_FILES):
+            return folder
+    pytest.fail(f"no Fashion-MNIST files in {' or '.join(map(str, folders))}; run the suite with \"make test\", "
+                "which prepares the data first (\"make data\"), or set FASHION_MNIST_DIR to a folder holding the "
+                "four official .gz files")
+
+
+LAST = "tests/test_checkout_untouched.py"  # runs after every other test it was collected with
+
+
+TRAINED = {"smoke_run", "made"}  # fixtures that train a model; a test that trains by itself is marked slow
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that needs a trained model is `slow` (`make test-quick` leaves them out); the
+    checkout's check runs last."""
+    for item in items:
+        if TRAINED & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.nodeid.startswith(LAST))
+
+
+def checkout_state() -> tuple[str, dict[str, int]] | None:
+    """`git status --porcelain` and each tracked file's modification time (ns); None outside a git
+    checkout (an unpacked archive) or without git."""
+    if not (REPO / ".git").exists() or not shutil.which("git"):
+        return None
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    tracked = git("ls-files", "-z").split("\0")
+    return git("status", "--porcelain"), {name: (REPO / name).lstat().st_mtime_ns for name in tracked if name}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_before():
+    """The checkout as the suite found it, for the last test to compare with."""
+    return checkout_state()
 
 
 @pytest.fixture(scope="session")

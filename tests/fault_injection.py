@@ -5,13 +5,20 @@ code calls `arm()` (or at once with no call), then runs FUNCTION(*ARG); at the K
 patched `os` function the process ends with `os._exit(KILLED)` before that call happens. A run
 that finishes before the K-th call exits 0 and prints the number of calls it made, so a test can
 walk K = 1, 2, … until the function completes and so stop it at every step.
+
+`no_space_at(K)` is the in-process variant for a full disk: the K-th `os.replace` (an atomic file
+landing in its place, or a publication's rename) fails with ENOSPC, and the stage must report it
+in one line and leave its previous output as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
 import os
 import sys
+from collections.abc import Iterator
 
 KILLED = 137  # the exit status a shell reports for SIGKILL
 PATCHED = ("replace", "rename", "symlink", "unlink", "rmdir", "mkdir", "remove")
@@ -33,6 +40,25 @@ def counting(name: str):
         return real(*args, **kwargs)
 
     return call
+
+
+@contextlib.contextmanager
+def no_space_at(k: int) -> Iterator[list[int]]:
+    """Within the block, the k-th call of `os.replace` raises ENOSPC instead of renaming; yields a
+    list holding the number of calls so far (k = 0 never fails: it only counts)."""
+    real, calls = os.replace, [0]
+
+    def replace(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == k:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(args[1]))
+        return real(*args, **kwargs)
+
+    os.replace = replace
+    try:
+        yield calls
+    finally:
+        os.replace = real
 
 
 def main(argv: list[str]) -> int:

@@ -134,7 +134,8 @@ def test_models_that_break_the_interface(tmp_path, capsys, kwargs, message):
     model = linear_pixel_model(np.zeros((2, 10)), np.zeros(10), **args)
     code, _, _ = analyse(tmp_path, model, np.zeros((10, 28, 28), np.uint8), np.arange(10))
     assert code == 2
-    assert capsys.readouterr().err == f"error: {tmp_path / 'model.onnx'} {message}\n"
+    mend = f"python -m exporter.adopt {tmp_path / 'model.onnx'} --out adopted.onnx mends it (docs/model-interface.md)"
+    assert capsys.readouterr().err == f"error: {tmp_path / 'model.onnx'} {message}; {mend}\n"
 
 
 def test_class_count_must_match_logits(tmp_path, capsys):

@@ -4,6 +4,7 @@ is caught by its last test row, which must be the analysed model's correctness."
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from analyzer.onnx_model import infer, load
 from site_renderer.cli import main as render
 from tests.handmade import linear_pixel_model
 from tests.html_pages import read_page
-from tests.test_bad_run_files import IMAGES, LABELS, NAMES, analyse, changed, expect_refusal
+from tests.test_bad_run_files import IMAGES, LABELS, NAMES, analyse, changed, expect_refusal, good_history
 
 FIX = "; pass the dynamics.npz written by the same training run as the model\n"
 
@@ -30,14 +31,15 @@ def model_correct(folder: Path) -> np.ndarray:
 
 
 def good_arrays(folder: Path) -> dict[str, np.ndarray]:
-    """What the trainer writes, scaled down: 3 epochs, 20 training images, the 12 test images."""
+    """What the trainer writes, scaled down: 3 epochs, 20 training images, the 12 test images.
+    Probabilities lie in [1/4, 1/2], where a right and a wrong answer of 4 classes can both be."""
     rng = np.random.default_rng(0)
     test_correct = rng.random((3, 12)) < 0.5
     test_correct[-1] = model_correct(folder)
     return {
-        "train_true_probability": rng.random((3, 20)).astype(np.float16),
+        "train_true_probability": (0.25 + 0.25 * rng.random((3, 20))).astype(np.float16),
         "train_correct": rng.random((3, 20)) < 0.5,
-        "test_true_probability": rng.random((3, 12)).astype(np.float16),
+        "test_true_probability": (0.25 + 0.25 * rng.random((3, 12))).astype(np.float16),
         "test_correct": test_correct,
     }
 
@@ -46,6 +48,14 @@ def with_value(name: str, position: tuple, value: object) -> Callable[[dict], No
     def apply(arrays: dict) -> None:
         arrays[name] = arrays[name].copy()
         arrays[name][position] = value
+    return apply
+
+
+def answered(split: str, position: tuple[int, int], right: bool, probability: float) -> Callable[[dict], None]:
+    """One image of `split` at one epoch: right or wrong, with this true-class probability."""
+    def apply(arrays: dict) -> None:
+        with_value(f"{split}_correct", position, right)(arrays)
+        with_value(f"{split}_true_probability", position, probability)(arrays)
     return apply
 
 
@@ -95,6 +105,19 @@ BAD = {
     "negative probability": (with_value("train_true_probability", (0, 0), -0.25),
                              "'train_true_probability' holds 1 of 60 values outside [0, 1] (first: "
                              "train_true_probability[0, 0] = -0.25)"),
+    "a right answer with probability 0": (answered("test", (1, 4), True, 0.0),
+                                          "'test_true_probability' contradicts 'test_correct' in 1 of 36 values "
+                                          "(first: [1, 4] is right with a true-class probability of 0, under 1/4 = "
+                                          "0.25, the least a right answer's can be)"),
+    "a wrong answer with probability 0.9": (answered("train", (2, 7), False, 0.9),
+                                            "'train_true_probability' contradicts 'train_correct' in 1 of 60 values "
+                                            "(first: [2, 7] is wrong with a true-class probability of 0.8999, over "
+                                            "0.5, the most a wrong answer's can be)"),
+    "probabilities all 0, every answer right": (changed(test_true_probability=np.zeros((3, 12), np.float16),
+                                                        test_correct=np.ones((3, 12), bool)),
+                                                "'test_true_probability' contradicts 'test_correct' in 36 of 36 "
+                                                "values (first: [0, 0] is right with a true-class probability of 0, "
+                                                "under 1/4 = 0.25"),
     "another run's last epoch": (flipped(5), "its last epoch's test pass (test_correct[2]) disagrees with the model "
                                              "on 1 of 12 test images (first: test image 5), so it is not this "
                                              "model's training run"),
@@ -110,6 +133,17 @@ def test_hostile_dynamics_are_refused(tmp_path, capsys, case):
     np.savez(path, **arrays)
     code, out = analyse(tmp_path, "--dynamics", str(path))
     expect_refusal(capsys, code, out, path, f": {fragment}", FIX)
+
+
+def test_dynamics_of_another_epoch_count_than_the_history_are_refused(tmp_path, capsys):
+    """The page would say 3 epochs while the training curves show 2."""
+    np.savez(tmp_path / "dynamics.npz", **good_arrays(tmp_path))
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps(good_history()))
+    code, out = analyse(tmp_path, "--dynamics", str(tmp_path / "dynamics.npz"), "--history", str(history))
+    assert code == 2 and not out.exists()
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'dynamics.npz'} records 3 epochs, but {history} records "
+                                       "2; pass the dynamics.npz and history.json written by the same training run\n")
 
 
 def test_unreadable_dynamics_are_refused(tmp_path, capsys):

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from onnx import helper, numpy_helper
 
 from analyzer import inputs, report
 from analyzer.cli import main
+from analyzer.onnx_model import MAX_CLASSES, MAX_NAME_CHARS, available_cores
 from fmnist_common.artifacts import folder_lock
 from tests.handmade import images_with_pixels, linear_pixel_model, write_test_set
 
@@ -48,6 +50,19 @@ def analysed(tmp_path) -> Path:
     return out
 
 
+def scaled_bottleneck(scale: float) -> onnx.ModelProto:
+    """The good model with its bottleneck (the first two pixels) multiplied by `scale`."""
+    model = good_model()
+    gather = next(node for node in model.graph.node if node.op_type == "Gather")
+    gather.output[0] = "pixels"
+    model.graph.initializer.append(numpy_helper.from_array(np.array(scale, np.float32), "scale"))
+    model.graph.node.insert(2, helper.make_node("Mul", ["pixels", "scale"], ["bottleneck"]))
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+MANY = [f"class {i}" for i in range(MAX_CLASSES + 1)]
+
 BAD_MODELS = {
     "nan logits": (linear_pixel_model(np.zeros((2, 4)), np.array([0, np.nan, 0, 0]), NAMES),
                    "'logits' holds NaN or infinity for 12 of 12 test images (first: test image 0); "
@@ -63,6 +78,19 @@ BAD_MODELS = {
                     "input 'image' has a fixed batch size of 1; expected a dynamic batch axis N"),
     "names shorter than logits": (linear_pixel_model(np.ones((2, 4)), np.zeros(4), NAMES[:3]),
                                   "'logits' is 4 wide, but metadata 'class_names' names 3 classes"),
+    "more classes than the limit": (good_model(MANY), f"metadata 'class_names' names {MAX_CLASSES + 1} classes; the "
+                                                      f"analysis draws at most {MAX_CLASSES} (its confusion matrix has "
+                                                      "one row and column per class)"),
+    "a name longer than the limit": (good_model(["a", "b" * (MAX_NAME_CHARS + 1), "c", "d"]),
+                                     f"metadata 'class_names': class 1's name is {MAX_NAME_CHARS + 1} characters long; "
+                                     f"the figures label their axes with the names, so each may be at most "
+                                     f"{MAX_NAME_CHARS}; shorten it"),
+    "a name of 20,000 characters": (good_model(["a", "b", "c" * 20_000, "d"]),
+                                    "class 2's name is 20,000 characters long"),
+    "a bottleneck of 1e31": (scaled_bottleneck(1e31),
+                             "'bottleneck' holds values beyond ±1e+15 for 12 of 12 test images (first: test image 0, "
+                             "largest 7.84e+30); the analysis squares them in float32, which overflows; export a model "
+                             "whose outputs stay within ±1e+15"),
 }
 
 
@@ -211,6 +239,10 @@ def test_one_projection_for_every_page_of_a_wide_bottleneck(tmp_path):
     (["--gif-frame-ms", "85"], "--gif-frame-ms 85 must be a multiple of 10 (GIF delays are in 1/100 s)"),
     (["--information-noise", "0"], "--information-noise 0.0 must be positive"),
     (["--batch-size", "0"], "--batch-size 0 must be at least 1"),
+    (["--threads", "100000"], f"--threads 100000 must be at most {available_cores()} (the cores this process may use)"),
+    (["--calibration-bins", "1000000"], "--calibration-bins 1000000 must be at most 100 (bins of 1 percentage point)"),
+    (["--gif-frame-ms", "10000000"], "--gif-frame-ms 10000000 must be at most 655,350 (the longest delay a GIF can "
+                                     "store)"),
 ])
 def test_out_of_range_flags(tmp_path, capsys, flags, message):
     code, out = run(tmp_path, good_model(), *flags)

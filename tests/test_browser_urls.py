@@ -66,6 +66,9 @@ CONFUSION_HASHES = [  # (hostile hash, the cell it opens or None, the hash the p
     ("#cell-1-1-image-99999999", (1, 1), "#cell-1-1"),  # no such image: the cell opens, nothing claimed
 ]
 
+# Hashes whose percent escapes are malformed: decodeURIComponent throws URIError on each.
+MALFORMED_HASHES = ["#%", "#%E0%A4%A", "#test-%"]
+
 # Class names a spreadsheet would run as formulas, and text that only needs CSV quoting.
 FORMULA_NAMES = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rCR", 'say "hi"', "a,b", "line\nbreak", "T-shirt"]
 
@@ -210,6 +213,19 @@ def test_confusion_gallery_survives_a_hostile_hash(browser, smoke_site, hostile,
     assert page.evaluate("window.confusionGallery.shown") == page.evaluate("window.CONFUSION_CELLS.cells[2][2].length")
     assert errors == []
     page.close()
+
+
+@pytest.mark.parametrize("hostile", MALFORMED_HASHES)
+def test_no_page_throws_on_a_malformed_hash(browser, smoke_site, hostile):  # noqa: F811
+    """Loaded with the hash, then given it again through a hashchange: no page's script throws."""
+    pages = sorted(p for p in (smoke_site / "site").glob("*.html") if p.stem != "404")
+    assert {"index", "explorer", "confusion", "hard_negatives"} <= {p.stem for p in pages}
+    for path in pages:
+        page, errors = open_page(browser, path.as_uri() + hostile)
+        page.evaluate(CHANGE_HASH, hostile + "%")
+        assert page.evaluate("location.hash") == hostile + "%"
+        assert errors == [], path.name
+        page.close()
 
 
 def select_everything(page) -> None:

@@ -78,6 +78,51 @@ def test_save_figure_writes_a_dark_variant_of_the_same_figure(tmp_path):
     assert luminance(light) > LIGHT_FIGURE and luminance(dark) < DARK_FIGURE
 
 
+def test_every_count_of_the_confusion_figure_is_readable_on_its_cell(tmp_path, monkeypatch):
+    """Light or dark digits by the colour under each, in both variants: at least WCAG's 4.5:1."""
+    from analyzer import confusion
+
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 60, size=(6, 6)) + np.diag([5, 40, 90, 200, 400, 900])  # every shade of both maps
+    shares = counts / counts.sum(axis=1, keepdims=True)
+    seen = []
+
+    def contrasts(fig) -> list[float]:
+        ax = fig.axes[0]
+        diagonal, errors = ax.images
+        return [figures.contrast(text.get_color(), (diagonal if t == p else errors).to_rgba(shares[t, p]))
+                for text, (p, t) in ((text, text.get_position()) for text in ax.texts)]
+
+    def save(fig, path, after_darken):
+        seen.append(contrasts(fig))
+        figures.darken(fig)
+        after_darken()
+        seen.append(contrasts(fig))
+        figures.plt.close(fig)
+
+    monkeypatch.setattr(confusion, "save_figure", save)
+    confusion.figure(counts, [f"class {c}" for c in range(6)], 0.5, tmp_path / "confusion_matrix.png")
+    light, dark = seen
+    assert len(light) == len(dark) == 36
+    assert min(light) >= 4.5 and min(dark) >= 4.5, (min(light), min(dark))
+
+
+def test_the_earliest_information_plane_points_show_on_the_dark_background(tmp_path):
+    """The darkest colour of the step scale (step 0) sits on a ring that stands out from the background."""
+    from analyzer import information
+
+    plane = {key: {"i_tx": [1.0, 3.0], "i_ty": [0.5, 2.5]} for key, _ in information.ESTIMATORS}
+    information.plane_figure({**plane, "h_y_bits": 3.32}, [0, 1000], tmp_path / "information_plane.png")
+    dark = np.asarray(Image.open(tmp_path / "information_plane.dark.png").convert("RGB")).astype(int)
+    first = np.round(np.array(figures.plt.get_cmap("viridis")(0.0)[:3]) * 255)
+    left = dark[:, : dark.shape[1] * 4 // 10]  # the first panel, away from the colour bar
+    ys, xs = np.nonzero(np.abs(left - first).max(axis=-1) <= 3)
+    assert 10 < len(ys) < 200  # one point of the first snapshot's colour
+    y, x = int(round(ys.mean())), int(round(xs.mean()))
+    around = [left[y + dy, x + dx] / 255 for dy, dx in ((0, 4), (0, -4), (4, 0), (-4, 0))]
+    assert min(figures.contrast(colour, figures.DARK_BG) for colour in around) >= 3
+
+
 def test_save_canvas_keeps_the_exact_size_in_both_variants(tmp_path):
     fig = figures.plt.figure(figsize=(300 / figures.DPI, 200 / figures.DPI), dpi=figures.DPI)
     fig.add_axes((0.2, 0.2, 0.6, 0.6)).plot([0, 1], [0, 1], color="#1f77b4", lw=6)

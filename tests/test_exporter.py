@@ -52,7 +52,7 @@ def test_metadata_is_complete_and_parseable(smoke_run, data_dir):
     history = json.loads((smoke_run / "history.json").read_text())
     _, _, sha256 = load_test_set(data_dir)
     assert json.loads(meta["class_names"])[0] == "T-shirt/top" and len(json.loads(meta["class_names"])) == 10
-    assert meta["bottleneck_dim"] == "2" and meta["input_range"] == "0..1"
+    assert meta["bottleneck_dim"] == "2" and meta["input_range"] == "0..1" and meta["squeeze_activation"] == "relu"
     assert float(meta["test_accuracy"]) == history[-1]["test_accuracy"]
     assert meta["dataset_sha256"] == sha256
     assert meta["epochs"] == "2" and meta["seed"] == "0" and meta["preset"] == "smoke"

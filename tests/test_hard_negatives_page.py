@@ -8,6 +8,7 @@ import html
 import json
 import re
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import numpy as np
 import onnxruntime as ort
@@ -138,6 +139,16 @@ def browser():
         yield browser
 
 
+def test_each_image_links_to_its_details_not_to_a_bare_file(smoke_site):
+    results = results_of(smoke_site)
+    html_text = (smoke_site / "site" / "hard_negatives.html").read_text()
+    images = re.findall(r'<a href="([^"]*)"><img alt="[^"]*" src="([^"]*)"', html_text)
+    expected = [(f"#test-{item['test_index']}", quote(item["image"], safe="/"))
+                for cls in results["hard_negatives"]["classes"] for item in cls["items"]]
+    assert images == expected
+    assert not re.search(r'<a href="hard_neg/', html_text)  # no link leaves the report for the bare image file
+
+
 @pytest.mark.browser
 def test_page_is_short_and_details_links_open_their_block(browser, smoke_site):
     results = results_of(smoke_site)
@@ -157,6 +168,16 @@ def test_page_is_short_and_details_links_open_their_block(browser, smoke_site):
         assert page.evaluate(f"document.getElementById('test-{last}').closest('details').open") is True
         box = page.evaluate(f"document.getElementById('test-{last}').getBoundingClientRect().top")
         assert 0 <= box < 900  # scrolled into view
+        assert problems["console"] == []
+        page.close()
+
+        page, problems = visit(browser, base + "hard_negatives.html")
+        second = items[1]["test_index"]
+        page.click(f'a[href="#test-{second}"] > img')  # the image itself, in the table
+        page.wait_for_timeout(200)
+        assert page.evaluate("location.pathname + location.hash") == f"/hard_negatives.html#test-{second}"
+        assert page.evaluate(f"document.getElementById('test-{second}').closest('details').open") is True
+        assert 0 <= page.evaluate(f"document.getElementById('test-{second}').getBoundingClientRect().top") < 900
         assert problems["console"] == []
         page.close()
 

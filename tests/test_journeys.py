@@ -40,6 +40,12 @@ def test_the_reuse_journey_has_no_torch_and_runs_the_installed_package(reuse_jou
     assert all("site-packages" in f for f in files), files
 
 
+def test_the_install_prints_no_deprecation(reuse_journey):
+    """pyproject.toml follows the current packaging standard (`license = "MIT"`, an SPDX string)."""
+    _, done = reuse_journey
+    assert "deprecated" not in done.stdout + done.stderr
+
+
 def test_the_serve_line_is_a_comment():
     last = [line for line in journey_block("reuse").splitlines() if line.strip()][-1]
     assert last.startswith("#") and "python -m http.server --directory my-run/site 8000" in last

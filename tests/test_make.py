@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import NOT_SOURCE, REPO
 
 
 @pytest.fixture(scope="module")
@@ -291,14 +291,69 @@ def test_no_stage_depends_on_another_stages_package():
 
 
 @pytest.mark.slow
-def test_editing_analysis_or_site_code_never_retrains_or_reexports(made, venv):
-    """Touching every file of analyzer/, site_renderer/ and site_templates/ leaves the model current."""
+def test_editing_analysis_or_site_code_never_retrains_or_reexports(made, venv, tmp_path):
+    """Touching every file of analyzer/, site_renderer/ and site_templates/ leaves the model current
+    (in a copy of the checkout, whose files keep their times, so that the user's runs stay current)."""
     run, variables = made
-    touched = [p for folder in ("analyzer", "site_renderer", "site_templates") for p in (REPO / folder).iterdir()
+    copy = tmp_path / "checkout"
+    shutil.copytree(REPO, copy, ignore=NOT_SOURCE)
+    touched = [p for folder in ("analyzer", "site_renderer", "site_templates") for p in (copy / folder).iterdir()
                if p.is_file()]
     outputs = [run / "model.onnx", run / "checkpoint.pt", run / "analysis/results.json", run / "site/index.html"]
     later = max(p.stat().st_mtime for p in outputs) + 5  # newer than every output
     for path in touched:
         os.utime(path, (later, later))
-    assert make(venv, "-q", "export", *variables, check=False).returncode == 0
-    assert make(venv, "-q", "site", *variables, check=False).returncode == 1  # the analysis and site do rerun
+    assert make(venv, "-q", "export", *variables, check=False, cwd=copy).returncode == 0
+    assert make(venv, "-q", "site", *variables, check=False, cwd=copy).returncode == 1  # analysis and site rerun
+    assert make(venv, "-q", "site", *variables, check=False).returncode == 0  # the checkout itself untouched
+
+
+def test_make_test_reads_the_data_make_data_prepared(venv, tmp_path):
+    """`make test` as the README writes it: the data step first, then the suite told where it is."""
+    (venv / ".browser").touch()
+    data = tmp_path / "data"
+    planned = make(venv, "-n", "test", f"DATA_DIR={data}").stdout.splitlines()
+    assert planned[0] == f"'{venv / 'bin' / 'python'}' -m trainer data --data-dir '{data}' "
+    assert planned[1] == f"DATA_DIR='{data}' FASHION_MNIST_DIR='' '{venv / 'bin' / 'python'}' -m pytest -q"
+    quick = make(venv, "-n", "test-quick", "DATA_DIR=data").stdout.splitlines()[-1]
+    assert quick == f"DATA_DIR='{REPO / 'data'}' FASHION_MNIST_DIR='' '{venv / 'bin' / 'python'}' -m pytest -q " \
+                    "-m 'not browser and not slow'"
+
+
+def serving_checkout(tmp_path: Path, built: list[str]) -> Path:
+    """A copy of the checkout whose runs/ holds the named runs, each with a built site."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REPO, checkout, ignore=NOT_SOURCE)
+    for name in built:
+        (checkout / "runs" / name / "site").mkdir(parents=True)
+        (checkout / "runs" / name / "site" / "index.html").write_text("<html></html>\n")
+    return checkout
+
+
+@pytest.mark.parametrize(
+    ("built", "fix"),
+    [
+        ([], "build it first with make all RUN=runs/default"),
+        (["fast"], "serve one that has: make serve RUN=runs/fast"),
+        (["fast", "w8"], "serve one that has: make serve RUN=runs/fast, make serve RUN=runs/w8"),
+    ],
+)
+def test_make_serve_never_builds_a_run_without_a_site(venv, tmp_path, built, fix):
+    checkout = serving_checkout(tmp_path, built)
+    refused(make(venv, "serve", check=False, cwd=checkout),
+            f"error: RUN='runs/default' has no built site; {fix}")
+    assert sorted(p.name for p in (checkout / "runs").iterdir()) == built if built else not (checkout / "runs").exists()
+
+
+def test_make_serve_serves_a_built_run_and_nothing_else(venv, tmp_path):
+    checkout = serving_checkout(tmp_path, ["fast"])
+    planned = make(venv, "-n", "serve", "RUN=runs/fast", cwd=checkout).stdout.splitlines()
+    assert planned == [f"'{venv / 'bin' / 'python'}' -m mkdocs serve -f 'runs/fast/mkdocs.yml' -a 127.0.0.1:8000"]
+
+
+def test_make_help_aligns_every_target():
+    lines = subprocess.run(["make", "--no-print-directory", "help"], cwd=REPO, capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    targets = [line for line in lines if line.startswith("  make ")]
+    assert {"make test-quick", "make screenshots"} <= {" ".join(line.split()[:2]) for line in targets}
+    assert len({len(re.match(r"  make \S+ +", line).group(0)) for line in targets}) == 1

@@ -68,3 +68,20 @@ def test_build_model_follows_the_config(preset):
     assert model.tta_flip is config.tta_flip and model.classifier.in_features == config.bottleneck_dim
     assert model.features[0][0].out_channels == config.widths[0]
     assert model.bottleneck[0].out_features == (config.squeeze_hidden or config.bottleneck_dim)
+
+
+@pytest.mark.parametrize("name, layer", [("relu", torch.nn.ReLU), ("tanh", torch.nn.Tanh)])
+def test_squeeze_activation_changes_only_the_hidden_layers_function(name, layer):
+    torch.manual_seed(0)
+    reference = build_model(resolve("smoke"), 10).eval()  # the default: ReLU, as before the field existed
+    torch.manual_seed(0)
+    model = build_model(resolve("smoke", squeeze_activation=name), 10).eval()
+    assert type(model.bottleneck[2]) is layer and [type(m) for m in model.bottleneck].count(layer) == 1
+    assert reference.bottleneck[2].inplace is True  # the module the default always had
+    for key, value in reference.state_dict().items():  # same parameters from the same seed
+        assert torch.equal(model.state_dict()[key], value), key
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        same = torch.equal(model(x)[1], reference(x)[1])
+    assert same is (name == "relu")
+

@@ -19,9 +19,11 @@ import pytest
 
 from fmnist_common.idx import load_test_set
 from fmnist_common.interface import run_batches
+from site_renderer import overview
 from site_renderer.cli import main as render
 from site_renderer.pages import PAGES, summary
 from tests.html_pages import read_page
+from tests.test_explorer_scale import css_rgb
 
 
 def words(text: str) -> str:
@@ -72,14 +74,24 @@ def test_findings_are_computed_from_the_data(smoke_site, data_dir):
     text = index_text(smoke_site)
     assert f"{100 * results['accuracy']:.2f}% test accuracy" in text
     assert (f"Most confused pair: {names[a]} and {names[b]}, with {both_ways[a, b]:,} test images of one predicted "
-            f"as the other ({counts[a, b]:,} {names[a]} as {names[b]}, {counts[b, a]:,} the other way; "
-            "confusion matrix).") in text
+            f"as the other ({counts[a, b]:,} {names[a]} as {names[b]}, {counts[b, a]:,} the other way: each opens "
+            "its cell of the confusion matrix).") in text
     assert (f"Best class by F1 score (the harmonic mean of precision and recall): {names[best]}, "
             f"{100 * f1[best]:.1f}%; worst: {names[worst]}, {100 * f1[worst]:.1f}%.") in text
     assert (f"Class separation: over all test images, the spread between the class centres in the bottleneck is "
             f"{ratio:.2f} times the spread within the classes; for the {animation['probe_images']} images followed "
             f"over training this ratio {'grew' if last > first else 'went'} from {first:.2f} at step "
             f"{animation['steps'][0]:,} to {last:.2f} at the end.") in text
+
+
+@pytest.mark.parametrize(("out", "shown"), [
+    ("runs/fast/analysis", "runs/fast"),  # as make passes it: every path of the commands relative
+    ("/data/runs/x/analysis/", "/data/runs/x"),  # every one absolute
+    ("analysis", "."),
+    ("elsewhere", None),  # not RUN/analysis: the renderer's own run folder instead
+])
+def test_reproduce_names_the_run_as_the_analysis_did(out, shown):
+    assert overview.analysed_run({"config": {"out": out}}) == shown
 
 
 def test_summary_table_has_a_header_and_the_map_links_to_its_page(smoke_site):
@@ -214,6 +226,34 @@ def test_a_phone_width_stacks_without_overflow(browser, smoke_site, name):
         if name == "index":
             image, findings = box(page, ".overview-map img"), box(page, ".overview-findings")
             assert image["right"] <= 420 and findings["top"] >= image["bottom"]  # stacked: the findings below
+        assert_legible_legend(page, smoke_site)
+        page.close()
+
+
+def assert_legible_legend(page, run: Path) -> None:
+    """The map's classes in HTML text under the figure: every name, in its class colour, at least 12 px."""
+    results = json.loads((run / "analysis" / "results.json").read_text())
+    legend = page.locator(".map-legend")
+    assert legend.is_visible()
+    assert legend.locator(".map-legend-item").all_inner_texts() == results["class_names"]
+    swatches = page.eval_on_selector_all(".map-legend-swatch",
+                                         "els => els.map(e => getComputedStyle(e).backgroundColor)")
+    assert swatches == [css_rgb(colour) for colour in results["bottleneck"]["class_colours"]]
+    assert page.eval_on_selector(".map-legend", "e => parseFloat(getComputedStyle(e).fontSize)") >= 12
+    assert box(page, ".map-legend")["right"] <= page.viewport_size["width"]
+
+
+@pytest.mark.browser
+def test_the_html_legend_shows_only_where_the_figure_shrinks(browser, smoke_site):
+    """On the overview the map is narrow at any width; on its own page only a phone's is."""
+    from tests.browser_tools import serve
+
+    with serve(smoke_site / "site") as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{base}index.html", wait_until="networkidle")
+        assert_legible_legend(page, smoke_site)
+        page.goto(f"{base}bottleneck.html", wait_until="networkidle")
+        assert not page.locator(".map-legend").is_visible()
         page.close()
 
 

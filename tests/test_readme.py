@@ -2,8 +2,9 @@
 
 The README stays small (at most 12,000 bytes), every relative link and image in it and in
 docs/*.md names a file of the repository (and a heading, when it names one), the pictures under
-docs/images/ stay under 2 MB together, and the README names the two commands and its three
-journeys, each with a marked, fenced bash block (tests/test_journeys.py runs the reuse journey).
+docs/images/ stay under 2 MB together, and the README names the two commands and its four
+journeys, each with a marked, fenced bash block (tests/test_journeys.py runs the reuse journey,
+tests/test_adopt_journey.py the adopt journey).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ JOURNEYS = {
     "report": "### 1. Train and open the report",
     "reuse": "### 2. Reuse a model on a machine without torch",
     "offline": "### 3. Without internet for the data",
+    "adopt": "### 4. Bring a model trained elsewhere",
 }
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|<img\s[^>]*src=\"([^\"]+)\"")
 

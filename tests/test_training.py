@@ -45,8 +45,10 @@ def test_history_checkpoint_and_config(smoke_run):
     assert config["config"]["preset"] == "smoke" and config["threads"] == 2
     assert config["torch_version"] == torch.__version__
     assert config["config"]["amp"] is True and checkpoint["config"]["amp"] is True
+    assert config["config"]["squeeze_activation"] == "relu"
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_runs(tmp_path, data_dir):
     for name in ("a", "b"):
         assert main(train_args(tmp_path / name, data_dir, "--epochs", "1")) == 0
@@ -61,6 +63,7 @@ def test_same_seed_gives_identical_runs(tmp_path, data_dir):
     "cpu",
     pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA device")),
 ])
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_unbroken_result(tmp_path, data_dir, device):
     unbroken, broken = tmp_path / "unbroken", tmp_path / "broken"
     on_device = ("--device", device)
@@ -161,10 +164,11 @@ def test_every_config_field_is_a_flag_that_overrides_the_preset():
     flags = {a.dest for a in train_cmd._actions} - {"help", "data_dir", "local_dir", "run", "resume"}
     assert flags == set(TrainConfig.__dataclass_fields__)
     args = parser.parse_args(["train", "--preset", "smoke", "--widths", "8", "8", "16", "--no-flip",
-                              "--label-smoothing", "0.1", "--batch-size", "64", "--no-amp"])
+                              "--label-smoothing", "0.1", "--batch-size", "64", "--no-amp",
+                              "--squeeze-activation", "tanh"])
     config = resolve(args.preset, **overrides(args))
     assert config == dataclasses.replace(resolve("smoke"), widths=(8, 8, 16), flip=False, label_smoothing=0.1,
-                                         batch_size=64, amp=False)
+                                         batch_size=64, amp=False, squeeze_activation="tanh")
     assert resolve("default", **overrides(parser.parse_args(["train"]))) == resolve("default")
 
 

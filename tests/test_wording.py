@@ -96,3 +96,32 @@ def test_the_rendered_table_shades_the_largest_error_fully(smoke_site):
     cell = re.search(rf'<td id="cell-{t}-{p}"[^>]*>', html).group(0)
     assert 'style="--shade: 1.000"' in cell and "confusion&#45;off confusion&#45;strong" in cell
     assert f"largest off-diagonal share, {100 * matrix['largest_off_diagonal_share']:.1f}%" in html
+
+
+def dynamics_page_text(smoke_site, tmp_path, edit) -> str:
+    """The training-dynamics page's words, built from the smoke run's analysis with results.json edited."""
+    from tests.html_pages import read_page
+    from tests.test_overview import edited_site
+
+    return " ".join(read_page(edited_site(smoke_site, tmp_path, edit) / "site" / "training_dynamics.html").text.split())
+
+
+@pytest.mark.parametrize(("recorded", "expected"), [
+    (60_000, "for each of the 60,000 training images (the whole training set) and each of the"),
+    (2_000, "for each of the first 2,000 training images and each of the"),
+])
+def test_the_recorded_training_images_are_all_or_the_first(smoke_site, tmp_path, recorded, expected):
+    def edit(results):
+        results["dynamics"]["train_images"] = recorded
+        results["near_copies"]["train_images"] = 60_000
+
+    assert expected in dynamics_page_text(smoke_site, tmp_path, edit)
+
+
+def test_the_variability_range_runs_from_its_minimum_to_its_maximum(smoke_site, tmp_path):
+    shown = json.loads((smoke_site / "analysis" / "results.json").read_text())["dynamics"]["cartography"]
+    values = [item["variability"] for item in shown["most_ambiguous"]]
+    assert values == sorted(values, reverse=True)  # listed most variable first
+    low, high = f"{min(values):.2f}", f"{max(values):.2f}"
+    text = dynamics_page_text(smoke_site, tmp_path, lambda results: None)
+    assert f"(variability {low} to {high})" in text if low != high else f"(variability {low})" in text

@@ -32,7 +32,10 @@ class TrainConfig:
     label_smoothing: float = option(0.0, "cross-entropy label smoothing")
     widths: tuple[int, int, int] = option((32, 64, 128), "channels of the three convolution stages", nargs=3)
     bottleneck_dim: int = option(2, "width D of the bottleneck layer")
-    squeeze_hidden: int = option(128, "units of a ReLU layer between the pooled features and the bottleneck (0: none)")
+    squeeze_hidden: int = option(128, "units of a hidden layer between the pooled features and the bottleneck "
+                                      "(0: none)")
+    squeeze_activation: str = option("relu", "activation of that hidden layer: relu, or tanh (saturating, for the "
+                                     "information-plane question of Saxe et al. 2018)", choices=["relu", "tanh"])
     auxiliary_weight: float = option(
         0.5, "weight of the training-only loss of a linear classifier on the pooled features (0: none)")
     flip: bool = option(True, "random horizontal flips (clothes are left-right symmetric)")

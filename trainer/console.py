@@ -2,8 +2,10 @@
 
 A log (stderr not a terminal) gets no progress bar at all, only fixed-format lines: tqdm's
 carriage-return frames would fill a log file with redraws (129 KB for one default run). Each epoch
-line carries the whole run's elapsed time and an estimate of the time left, from the mean epoch of
-this process (a resumed run's earlier epochs ran elsewhere, perhaps on other hardware).
+line carries the whole run's elapsed time and an estimate of the time left, from the mean steady
+epoch of this process: its first epoch pays the start-up (measured: 50 s against 40 s for the next
+ones, a 2x overestimate of a default run's time left), so that line says `left ?`; a resumed run's
+earlier epochs ran elsewhere, perhaps on other hardware.
 """
 
 from __future__ import annotations
@@ -52,14 +54,19 @@ class RunClock:
     first_epoch: int = 0
     earlier_seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
+    steady_since: float | None = None  # when this process's first epoch ended
 
     def elapsed(self, now: float) -> float:
         return self.earlier_seconds + now - self.started
 
-    def left(self, epochs_done: int, now: float) -> float:
-        """The mean epoch of this process times the epochs still to train."""
-        mean = (now - self.started) / max(1, epochs_done - self.first_epoch)
-        return mean * (self.total_epochs - epochs_done)
+    def left(self, epochs_done: int, now: float) -> str:
+        """The mean steady epoch of this process times the epochs still to train; `?` after this
+        process's first epoch, whose start-up says nothing of the epochs to come."""
+        remaining = self.total_epochs - epochs_done
+        if self.steady_since is None:
+            self.steady_since = now
+            return duration(0) if not remaining else "?"
+        return duration((now - self.steady_since) / (epochs_done - self.first_epoch - 1) * remaining)
 
 
 def epoch_line(row: dict, clock: RunClock, now: float) -> str:
@@ -68,7 +75,7 @@ def epoch_line(row: dict, clock: RunClock, now: float) -> str:
         f"epoch {row['epoch']}/{clock.total_epochs}  loss {row['train_loss']:.3f}  "
         f"train_acc {row['train_accuracy']:.4f}  test_acc {row['test_accuracy']:.4f}  "
         f"{row['images_per_second']:,.0f} img/s  {row['seconds']:.1f} s  "
-        f"elapsed {duration(clock.elapsed(now))}  left {duration(clock.left(row['epoch'], now))}"
+        f"elapsed {duration(clock.elapsed(now))}  left {clock.left(row['epoch'], now)}"
     )
 
 

@@ -2,9 +2,9 @@
 
 `forward(x)` takes float images in [0, 1] of shape (N, 1, 28, 28) and returns
 `(logits, bottleneck)`; the input normalisation lives inside the model, so the exported ONNX graph
-needs no preprocessing outside it. The squeeze is a ReLU layer of `squeeze_hidden` units (a 2-D
-plane can only hold classes that a map of the pooled features can pull apart; a nonlinear map
-separates them better than a linear projection, measured in docs/recipe.md) and then the bottleneck,
+needs no preprocessing outside it. The squeeze is a hidden layer of `squeeze_hidden` units, ReLU or
+tanh (a 2-D plane can only hold classes that a map of the pooled features can pull apart; a nonlinear
+map separates them better than a linear projection, measured in docs/recipe.md) and then the bottleneck,
 `Linear -> BatchNorm1d`, whose output is what the classifier sees. Batch-normalising the D
 coordinates keeps the points centred and on a stable scale while the classifier's weights, not the
 features, carry the logit norm.
@@ -34,6 +34,9 @@ PIXEL_STD = 0.3530
 # 10,000 flip-averaged test images: 200 takes 2.5 s in bf16 and 4.8 s in fp32, 1,000 takes 4.0 s and
 # 8.3 s (smaller batches keep each layer's activations in cache).
 EVAL_BATCH = 200
+# The squeeze layer's activation by its config name; neither has parameters, so the state dict's keys
+# are the same for both and ReLU (the default) builds exactly the network it always built.
+ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "tanh": nn.Tanh}
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -56,6 +59,7 @@ class BottleneckCNN(nn.Module):
         tta_flip: bool = False,
         squeeze_hidden: int = 0,
         auxiliary: bool = False,
+        squeeze_activation: str = "relu",
     ) -> None:
         super().__init__()
         self.tta_flip = tta_flip
@@ -74,7 +78,8 @@ class BottleneckCNN(nn.Module):
             nn.Flatten(),  # (N, w2)
         )
         hidden = (
-            [nn.Linear(w2, squeeze_hidden, bias=False), nn.BatchNorm1d(squeeze_hidden), nn.ReLU(inplace=True)]
+            [nn.Linear(w2, squeeze_hidden, bias=False), nn.BatchNorm1d(squeeze_hidden),
+             ACTIVATIONS[squeeze_activation]()]
             if squeeze_hidden else []
         )
         self.bottleneck = nn.Sequential(
@@ -110,7 +115,7 @@ class BottleneckCNN(nn.Module):
 def build_model(config: TrainConfig, num_classes: int) -> BottleneckCNN:
     """The network a configuration describes, as the trainer trains it and the exporter rebuilds it."""
     return BottleneckCNN(config.widths, config.bottleneck_dim, num_classes, config.tta_flip, config.squeeze_hidden,
-                         auxiliary=config.auxiliary_weight > 0)
+                         auxiliary=config.auxiliary_weight > 0, squeeze_activation=config.squeeze_activation)
 
 
 def multiply_accumulates(widths: tuple[int, int, int], bottleneck_dim: int = 2, squeeze_hidden: int = 0) -> int:

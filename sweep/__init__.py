@@ -1,0 +1,1 @@
+"""Sweeps: one run folder per point of a TOML grid, built by the stages `make all` runs, then a comparison."""
