@@ -114,6 +114,7 @@ def test_string_labels_are_put_in_fashion_mnist_order(train, data_dir, tmp_path)
     assert classes["columns"] == [sorted(FMNIST).index(name) for name in FMNIST]
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_an_adopted_mlp_is_analysed_and_published(train, data_dir, tmp_path):
     from analyzer.cli import main as analyze
     from site_renderer.cli import main as render

@@ -48,6 +48,7 @@ def test_a_full_disk_during_the_analysis_loses_nothing(analysed_run, capsys, whe
     assert snapshot_of(analysis) == before and hidden_builds(analysis) == builds
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_a_full_disk_during_the_site_build_loses_nothing(analysed_run, capsys):
     run_folder, _ = analysed_run
     assert site_main(["--run", str(run_folder)]) == 0

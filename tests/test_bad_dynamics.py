@@ -154,6 +154,7 @@ def test_unreadable_dynamics_are_refused(tmp_path, capsys):
                                             "in file)", FIX)
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_without_the_training_files_the_page_says_what_it_leaves_out(tmp_path: Path):
     np.savez(tmp_path / "dynamics.npz", **good_arrays(tmp_path))
     code, out = analyse(tmp_path, "--dynamics", str(tmp_path / "dynamics.npz"))

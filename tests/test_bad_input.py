@@ -166,6 +166,7 @@ def test_a_class_without_test_images_gives_strict_json(tmp_path):
     assert results["confusion"]["matrix"]["row_normalised"][2] == [0.0] * 4
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_rerun_replaces_the_whole_folder(tmp_path):
     names = ["a", "b", "c", "d"]
     code, out = run(tmp_path, good_model(names), "--top-k", "3")
@@ -215,6 +216,7 @@ def write_snapshots(path: Path, coords: np.ndarray, labels: np.ndarray, names: l
              info_indices=np.arange(coords.shape[1]), info_labels=labels, info_coords=coords.astype(np.float32))
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_one_projection_for_every_page_of_a_wide_bottleneck(tmp_path):
     rng = np.random.default_rng(1)
     coords = rng.normal(size=(5, 12, 16)) * np.linspace(3, 0.1, 16)

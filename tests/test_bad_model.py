@@ -169,6 +169,7 @@ LONG_A = "é" * 120 + " a"  # 242 bytes of UTF-8: with 'hard_neg_1(...).png' aro
 LONG_B = "é" * 120 + " b"  # the same first 100 bytes as LONG_A
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_long_class_names_make_short_distinct_file_names(tmp_path):
     """Every test image is predicted as class 0, so classes 1-3 miss into LONG_A's name."""
     names = [LONG_A, LONG_B, "c" * 300, "d"]
@@ -204,6 +205,7 @@ COLLAPSE = ("The bottleneck collapsed. All 12 test images land on one point of t
             "spread: it carries nothing about the image")
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 @pytest.mark.parametrize("dims", [2, 3])
 def test_collapsed_bottleneck_is_reported_in_words(tmp_path, dims):
     """Every test image has the same first pixels: the bottleneck is one point for all of them."""

@@ -244,6 +244,7 @@ def test_history_that_is_not_json(tmp_path, capsys):
     expect_refusal(capsys, code, out, path, f"{path} is not readable JSON (Expecting property name", HISTORY_FIX)
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_valid_run_files_are_analysed(tmp_path):
     np.savez(tmp_path / "snapshots.npz", **good_arrays())
     (tmp_path / "history.json").write_text(json.dumps(good_history()))

@@ -38,8 +38,9 @@ def test_a_logged_run_prints_its_configuration_and_one_line_per_epoch(tmp_path, 
     assert lines[0].startswith(f"training into {run} on cpu (") and lines[0].endswith(f"in {run / 'config.json'}")
     assert lines[1] == (
         "config: preset=smoke epochs=2 batch_size=128 lr=0.05 momentum=0.9 weight_decay=0.0005 warmup_epochs=0.25 "
-        "label_smoothing=0.0 widths=8,16,16 bottleneck_dim=2 squeeze_hidden=128 auxiliary_weight=0.5 flip=True "
-        "translate=2 tta_flip=True train_subset=2000 snapshot_frames=12 amp=True seed=0 device=auto"
+        "label_smoothing=0.0 widths=8,16,16 bottleneck_dim=2 squeeze_hidden=128 squeeze_activation=relu "
+        "auxiliary_weight=0.5 flip=True translate=2 tta_flip=True train_subset=2000 snapshot_frames=12 amp=True seed=0 "
+        "device=auto"
     )
     history = json.loads((run / "history.json").read_text())
     matches = [EPOCH_LINE.fullmatch(line) for line in lines[2:4]]

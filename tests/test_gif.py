@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from analyzer import animation
@@ -100,6 +101,7 @@ def assert_the_points_fill_every_frame(coords: np.ndarray, info: dict, path) -> 
     assert min(coloured_share_of_the_plot(path, info["plot_box"])) >= 1 / 3
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_the_view_follows_points_that_spread_a_thousandfold(tmp_path):
     coords, labels, epochs, steps = blob_snapshots()
     path = tmp_path / "b.gif"

@@ -25,6 +25,7 @@ def test_copy_of_the_label_carries_all_of_it():
     assert blurred_ty < 0.05 and blurred_tx < 0.05
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_independent_of_the_label_carries_none_of_it():
     rng = np.random.default_rng(0)
     labels = classes(1000)

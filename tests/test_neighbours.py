@@ -7,6 +7,7 @@ import json
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 
 from analyzer import near_copies, neighbours, train_points
 from analyzer.cli import main
@@ -32,6 +33,7 @@ def test_nearest_matches_brute_force():
     assert indices[0, 0] == 5 and indices[1, 0] == 17
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_near_copies_are_exactly_those_under_the_threshold():
     rng = np.random.default_rng(1)
     train = rng.random((2000, 784), dtype=np.float32)

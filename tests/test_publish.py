@@ -102,6 +102,7 @@ def report_version(run: Path) -> str:
     return versions.pop()
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_a_kill_at_any_step_of_a_site_build_leaves_one_whole_report(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
@@ -124,6 +125,7 @@ def test_a_kill_at_any_step_of_a_site_build_leaves_one_whole_report(tmp_path):
     assert k > 5 and seen == {"old", "new"}
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_a_report_of_the_older_layout_is_taken_over_even_after_a_kill(tmp_path):
     """Real docs/, site/ and mkdocs.yml of an earlier version: replaced, whatever step is killed."""
     base = tmp_path / "base"
@@ -282,6 +284,7 @@ def test_a_symlink_the_user_made_is_not_followed_into_replacement(handmade, tmp_
     assert (elsewhere / "thesis.tex").read_text() == "mine"
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_a_kill_at_any_step_of_the_analysis_publication_leaves_a_whole_analysis(handmade, tmp_path):
     model, data = handmade
     base = tmp_path / "base"

@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
+
 from analyzer.cli import main as analyse_main
 from fmnist_common.artifacts import folder_lock
 from site_renderer import render as site
@@ -51,6 +53,7 @@ def analyse_second(tmp_path: Path, run_folder: Path) -> int:
                          "--out", str(run_folder / "analysis")])
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_an_analysis_published_during_a_render_waits_and_the_report_is_one_models(tmp_path, capsys, monkeypatch):
     code, analysis = run(tmp_path, good_model(FIRST), out=tmp_path / "run" / "analysis")
     assert code == 0

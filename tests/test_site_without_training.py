@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 
 from analyzer.cli import main as analyze
 from site_renderer.cli import main as render
@@ -126,6 +127,7 @@ def test_site_builds_when_history_was_not_given(smoke_site, tmp_path):
     assert not (run / "site" / "training_curves.png").exists()
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_reproduce_shows_the_paths_actually_used(tmp_path, monkeypatch):
     rng = np.random.default_rng(2)
     labels = np.repeat(np.arange(10), 3)

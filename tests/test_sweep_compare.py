@@ -85,6 +85,7 @@ def test_sentence_compares_tanh_with_relu_against_the_seed_spread(sweep):
         "bits), so more than what the seed alone changes. With kde, tanh compressed 0.40 bits more")
 
 
+@pytest.mark.slow  # over 2 s: left out of make test-quick
 def test_page_and_figures_are_published(sweep):
     compare.publish(sweep)
     site = sweep / "site"
