@@ -10,6 +10,7 @@ PRESET ?= default
 DATA_DIR ?= data
 FASHION_MNIST_DIR ?=
 RESUME ?=
+SWEEP ?= smoke
 PYTHON ?= python3
 VENV ?= .venv
 
@@ -54,7 +55,7 @@ LOCAL_DATA := $(if $(FASHION_MNIST_DIR),--local-dir '$(FASHION_MNIST_DIR)')
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
-	@echo '  variables: RUN=$(RUN) PRESET=$(PRESET) DATA_DIR=$(DATA_DIR) FASHION_MNIST_DIR=$(FASHION_MNIST_DIR) RESUME=$(RESUME)'
+	@echo '  variables: RUN=$(RUN) PRESET=$(PRESET) DATA_DIR=$(DATA_DIR) FASHION_MNIST_DIR=$(FASHION_MNIST_DIR) RESUME=$(RESUME) SWEEP=$(SWEEP)'
 
 install: $(VENV_STAMP) $(NPM_STAMP) ## create .venv with the project, all extras and the dev tools (and, with npm, the Try it page's runtime)
 
@@ -104,7 +105,6 @@ all: site ## data -> train -> export -> analyze -> site
 
 # A grid of runs, each a run folder built by the stages above, then their comparison in
 # runs/sweeps/NAME/site; SWEEP names a grid in sweep/grids or a TOML file (docs/sweeps.md).
-SWEEP ?= smoke
 .PHONY: sweep
 sweep: $(DATA_STAMP) | $(VENV_STAMP) ## build every run of the grid SWEEP and their comparison
 	'$(PY)' -m sweep --grid '$(SWEEP)' --data-dir '$(DATA_DIR)' $(LOCAL_DATA)
