@@ -26,11 +26,12 @@ HEADER = 48  # height of mkdocs-material's header bar, in CSS pixels
 
 
 def small_png(image: Image.Image, target: Path, width: int) -> None:
-    """Save `image` at most `width` pixels wide as a 256-colour PNG."""
+    """Save `image` at most `width` pixels wide as a 256-colour PNG (an octree palette keeps the
+    small class-colour dots that a median cut merges into their neighbours)."""
     image = image.convert("RGB")
     if image.width > width:
         image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
-    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(target, optimize=True)
+    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(target, optimize=True)
 
 
 def small_gif(source: Path, target: Path, limit_kb: int) -> tuple[int, int]:
