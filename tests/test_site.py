@@ -69,6 +69,9 @@ def test_hard_negative_links_are_encoded_and_exist(smoke_site):
         assert " " not in target and "(" not in target
         assert (smoke_site / "site" / unquote(target)).is_file(), target
     assert "hard_neg/Ankle%20boot/hard_neg_1%28" in " ".join(images)
+    for name in ("hard_negatives.html", "training_dynamics.html"):  # no image leaves the report for its bare file
+        links = read_page(smoke_site / "site" / name).links
+        assert not [h for h in links if h.lower().endswith(".png") and not h.startswith("assets/")], name
     html = (smoke_site / "site" / "hard_negatives.html").read_text()
     for item in items:
         assert f'id="test-{item["test_index"]}"' in html
