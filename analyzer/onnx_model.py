@@ -26,6 +26,8 @@ from fmnist_common.interface import (
     INPUT_RANGES,
     INPUT_SHAPE,
     OUTPUT_NAMES,
+    PROBABILITY_TOLERANCE,
+    looks_like_probabilities,
     run_batches,
 )
 
@@ -33,7 +35,6 @@ PROBE_BATCH = 3  # images of the trial run at load time: any size but a fixed ba
 # element types onnxruntime returns as numpy numbers; each is read as float32
 NUMERIC_TYPES = {f"tensor({t})" for t in ("float", "double", "float16", "int8", "int16", "int32", "int64",
                                           "uint8", "uint16", "uint32", "uint64")}
-PROBABILITY_TOLERANCE = 1e-3  # rows within this of summing to 1 (and non-negative) are probabilities
 # The confusion matrix and its gallery draw C x C cells, each with its count: at 100 classes the figure
 # is 8,400 x 6,600 pixels with 300-character names (87 s, 1.6 GB); 10,000 classes ran out of memory.
 MAX_CLASSES = 100
@@ -269,14 +270,3 @@ def infer(model: LoadedModel, images: np.ndarray, batch_size: int, images_are: s
             "(the analysis takes the softmax itself)"
         )
     return logits, coords, seconds
-
-
-def looks_like_probabilities(logits: np.ndarray) -> bool:
-    """Whether every row of (N, C) is non-negative and sums to 1: a softmax (or sigmoid) output.
-
-    Taking the log would make their softmax exact again, but it would hide what the model exports:
-    the head stops being affine in the bottleneck (no decision regions), a probability that rounded
-    to 0 becomes -inf, and confidences saturated at 1.0 in float32 no longer rank the hard negatives.
-    """
-    return bool((logits >= 0).all() and np.allclose(logits.sum(axis=1, dtype=np.float64), 1.0,
-                                                    rtol=0, atol=PROBABILITY_TOLERANCE))

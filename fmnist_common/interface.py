@@ -18,6 +18,7 @@ OUTPUT_NAMES = ("logits", "bottleneck")
 INPUT_SHAPE = (1, 28, 28)  # after the batch axis
 INPUT_RANGES = {"0..1": 255.0, "0..255": 1.0}  # metadata input_range -> divisor of the uint8 pixels
 DEFAULT_RANGE = "0..1"  # a model without input_range metadata: the documented interface
+PROBABILITY_TOLERANCE = 1e-3  # rows within this of summing to 1 (and non-negative) are probabilities
 
 
 def as_input(images: np.ndarray, input_range: str = DEFAULT_RANGE) -> np.ndarray:
@@ -34,3 +35,14 @@ def run_batches(session: ort.InferenceSession, images: np.ndarray, batch_size: i
              for start in range(0, len(images), batch_size)]
     logits, coords = (np.concatenate([p[i] for p in parts]).astype(np.float32, copy=False) for i in range(2))
     return logits, coords
+
+
+def looks_like_probabilities(logits: np.ndarray) -> bool:
+    """Whether every row of (N, C) is non-negative and sums to 1: a softmax (or sigmoid) output.
+
+    Taking the log would make their softmax exact again, but it would hide what the model exports:
+    the head stops being affine in the bottleneck (no decision regions), a probability that rounded
+    to 0 becomes -inf, and confidences saturated at 1.0 in float32 no longer rank the hard negatives.
+    """
+    return bool((logits >= 0).all() and np.allclose(logits.sum(axis=1, dtype=np.float64), 1.0,
+                                                    rtol=0, atol=PROBABILITY_TOLERANCE))

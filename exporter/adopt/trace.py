@@ -17,8 +17,8 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from analyzer.onnx_model import looks_like_probabilities
 from exporter.adopt.source import FLOAT_TYPES, AdoptError, Source, session
+from fmnist_common.interface import looks_like_probabilities
 
 FASHION_MNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                  "Ankle boot"]
