@@ -101,7 +101,7 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     """The atlas of the map's plane under `out`, and its block of results.json."""
     started = time.perf_counter()
     ev, projection = inputs.evaluation, inputs.projection
-    plane = projection(ev.coords)  # (N, 2), the map's plane
+    plane = projection(ev.coords, ev.labels)  # (N, 2), the map's plane
     xlim, ylim = padded_limits(plane)  # the map's limits (bottleneck.analyse draws with the same call)
     cells = nearest_in_cells(plane, xlim, ylim)
     colours = np.array(class_colours(len(ev.class_names)))

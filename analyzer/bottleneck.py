@@ -1,9 +1,10 @@
 """The information-bottleneck page's subject: where the test images sit in the bottleneck, the
 decision regions of the layer after it, and how the probe images moved during training.
 
-One projection serves every page: the identity for D = 2, else the first two principal axes of
-all test images' bottleneck points, applied unchanged to the snapshots too, so the map, the GIF,
-the explorer and its replay show the same plane (recorded in results.json). Writes
+One projection serves every page: the identity for D = 2, the first two principal axes of all
+test images' bottleneck points for D > 2, and for D = 1 a strip plot (x the unit, y a row per true
+class), applied unchanged to the snapshots too, so the map, the GIF, the explorer and its replay
+show the same plane (recorded in results.json). Writes
 `bottleneck_map.png` and, with snapshots, `information_bottleneck.gif` (see `animation`), whose
 numbers are the block's `animation` (null without snapshots).
 """
@@ -24,33 +25,60 @@ FIGURES = {"bottleneck_map": "bottleneck_map.png"}
 ANIMATION = {"information_bottleneck": "information_bottleneck.gif"}
 
 
+STRIP_ROW_FILL = 0.6  # share of its row a class's points fill in a 1-unit bottleneck's strip plot
+GOLDEN = (5 ** 0.5 - 1) / 2  # the points' places within their row: evenly spread, the same every frame
+
+
 @dataclass(frozen=True)
 class Projection:
-    """x = (points - mean) @ axes.T: the plane every page draws the bottleneck in."""
+    """x = (points - mean) @ axes.T: the plane every page draws the bottleneck in.
 
-    kind: str  # "identity" (D = 2) or "pca"
+    A 1-unit bottleneck has no second axis, so its "strip" plane puts each point on its true
+    class's row: y = (class + an offset within the row) * row_height, the rows dividing the
+    points' spread along the unit among the classes, so the plane is about square and the pages
+    that draw x and y at one scale (the explorer, Try it) show it whole.
+    """
+
+    kind: str  # "identity" (D = 2), "pca" (D > 2) or "strip" (D = 1)
     mean: np.ndarray  # (D,)
     axes: np.ndarray  # (2, D)
+    row_height: float = 0.0  # "strip" only: the distance between two classes' rows
 
     @property
     def axis_labels(self) -> tuple[str, str]:
         if self.kind == "identity":
             return "bottleneck unit 1", "bottleneck unit 2"
+        if self.kind == "strip":
+            return "bottleneck unit 1", "true class (a row each)"
         return "principal axis 1", "principal axis 2"
 
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        """(..., D) -> (..., 2)."""
-        return (points - self.mean) @ self.axes.T
+    def __call__(self, points: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """(..., P, D) and the P points' true classes -> (..., P, 2)."""
+        plane = (points - self.mean) @ self.axes.T
+        if self.kind == "strip":
+            within = (np.arange(len(labels)) * GOLDEN) % 1 - 0.5
+            plane[..., 1] = (labels + STRIP_ROW_FILL * within) * self.row_height
+        return plane
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "mean": self.mean.tolist(), "axes": self.axes.tolist()}
+        return {"kind": self.kind, "mean": self.mean.tolist(), "axes": self.axes.tolist(),
+                "row_height": self.row_height}
+
+    @classmethod
+    def from_json(cls, plane: dict) -> Projection:
+        """The projection results.json records (its `bottleneck.plane`)."""
+        return cls(plane["kind"], np.asarray(plane["mean"]), np.asarray(plane["axes"]), plane.get("row_height", 0.0))
 
 
-def projection_of(coords: np.ndarray) -> Projection:
-    """The identity for a 2-D bottleneck, else the principal axes of the test points (N, D)."""
+def projection_of(coords: np.ndarray, num_classes: int) -> Projection:
+    """The plane of the test points (N, D): the identity for D = 2, their principal axes for
+    D > 2, a strip plot of `num_classes` rows for D = 1."""
     dim = coords.shape[1]
     if dim == 2:
         return Projection("identity", np.zeros(2), np.eye(2))
+    if dim == 1:
+        spread = float(np.ptp(coords)) or 1.0
+        return Projection("strip", np.zeros(1), np.array([[1.0], [0.0]]), spread / max(num_classes, 1))
     mean, axes = metrics.pca_projection(coords.astype(np.float64))
     return Projection("pca", mean, axes)
 
@@ -79,7 +107,7 @@ def region_image(weight: np.ndarray, bias: np.ndarray, xlim, ylim, resolution: i
     xs = np.linspace(*xlim, resolution)
     ys = np.linspace(*ylim, resolution)
     gx, gy = np.meshgrid(xs, ys)
-    grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1)[:, :np.shape(weight)[1]]  # D = 1: bands along x
     return (grid @ np.asarray(weight).T + np.asarray(bias)).argmax(axis=1).reshape(resolution, resolution)
 
 
@@ -91,8 +119,10 @@ def map_figure(
     title: str,
     axis_labels: tuple[str, str],
     path: Path,
+    row_height: float = 0.0,
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Every test point coloured by true class, over the decision regions when known."""
+    """Every test point coloured by true class, over the decision regions when known; with a
+    `row_height` (a strip plane) the y axis names each class's row."""
     colours = np.array(class_colours(len(class_names)))
     xlim, ylim = padded_limits(points)
     fig, ax = plt.subplots(figsize=(8.2, 7))
@@ -104,6 +134,8 @@ def map_figure(
     ax.set_ylim(ylim)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
+    if row_height:
+        ax.set_yticks(np.arange(len(class_names)) * row_height, class_names)
     ax.set_title(title)
     class_legend(ax, class_names, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     save_figure(fig, path)
@@ -125,13 +157,13 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     """The map, and with snapshots the GIF, under `out`; the page's block of results.json."""
     ev, projection = inputs.evaluation, inputs.projection
     head = fit_linear_head(ev.coords, ev.logits)
-    plane = projection(ev.coords)
-    regions_drawn = ev.coords.shape[1] == 2 and head["linear"]
+    plane = projection(ev.coords, ev.labels)
+    regions_drawn = ev.coords.shape[1] <= 2 and head["linear"]
     xlim, ylim = padded_limits(plane)
     regions = region_image(head["weight"], head["bias"], xlim, ylim) if regions_drawn else None
     title = f"All {len(ev.labels):,} test images in the bottleneck" + (" (PCA)" if projection.kind == "pca" else "")
     map_figure(plane, ev.labels, ev.class_names, regions, title, projection.axis_labels,
-               out / FIGURES["bottleneck_map"])
+               out / FIGURES["bottleneck_map"], projection.row_height)
     block = {
         "dim": int(ev.coords.shape[1]),
         "projection": projection.kind,
@@ -154,7 +186,7 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
 def animate(snapshots: Snapshots, projection: Projection, class_names: list[str], frame_ms: int,
             out: Path) -> dict:
     """The GIF of the probe points under `out` and the per-frame separation."""
-    plane = projection(snapshots.coords)  # (F, P, 2)
+    plane = projection(snapshots.coords, snapshots.labels)  # (F, P, 2)
     gif = animation.write_gif(plane, snapshots.labels, snapshots.epochs, snapshots.steps, class_names,
                               projection.axis_labels, out / ANIMATION["information_bottleneck"], frame_ms)
     separation = [metrics.fisher_ratio(frame, snapshots.labels) for frame in snapshots.coords]

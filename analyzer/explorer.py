@@ -51,7 +51,7 @@ def rounded(frame: np.ndarray) -> np.ndarray:
 def replay(snapshots: Snapshots, projection: Projection, frame_ms: int) -> dict:
     """The probe points of every snapshot in the report's plane (rounded for size), shown
     `frame_ms` each like the GIF's frames."""
-    plane = projection(snapshots.coords)  # (F, P, 2)
+    plane = projection(snapshots.coords, snapshots.labels)  # (F, P, 2)
     return {
         "labels": snapshots.labels.tolist(),
         "steps": snapshots.steps.tolist(),
@@ -62,11 +62,13 @@ def replay(snapshots: Snapshots, projection: Projection, frame_ms: int) -> dict:
 
 
 def head_of(ev: Evaluation) -> dict | None:
-    """{"weight": (C, 2), "bias": (C,)} of the head when it is affine on a 2-D bottleneck, else None."""
+    """{"weight": (C, 2), "bias": (C,)} of the head on the plane when it is affine on a bottleneck of
+    1 or 2 units, else None; for 1 unit the plane's y (the class rows) gets weight 0."""
     head = fit_linear_head(ev.coords, ev.logits)
-    if ev.coords.shape[1] != 2 or not head["linear"]:
+    if ev.coords.shape[1] > 2 or not head["linear"]:
         return None
-    return {"weight": head["weight"], "bias": head["bias"]}
+    weight = np.asarray(head["weight"])
+    return {"weight": np.pad(weight, ((0, 0), (0, 2 - weight.shape[1]))).tolist(), "bias": head["bias"]}
 
 
 def embeddings(ev: Evaluation, path: Path) -> None:
@@ -83,7 +85,7 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     block of results.json. The replay is null in data.js without snapshots."""
     ev, projection, snapshots = inputs.evaluation, inputs.projection, inputs.snapshots
     embeddings(ev, out / "embeddings.npz")
-    plane = projection(ev.coords)  # (N, 2)
+    plane = projection(ev.coords, ev.labels)  # (N, 2)
     folder = out / "explorer"
     sprite(ev.images, folder / "sprite.png")
     xlim, ylim = padded_limits(plane)

@@ -227,11 +227,8 @@ def trial_run(path: Path, session: ort.InferenceSession, class_names: list[str])
         raise ModelError(
             f"{path}: 'bottleneck' has shape {list(coords.shape)} for {PROBE_BATCH} images; expected [N, D]"
         )
-    if coords.shape[1] < 2:
-        raise ModelError(
-            f"{path}: 'bottleneck' has {coords.shape[1]} unit per image; the analysis draws the bottleneck "
-            "as a plane and needs at least 2"
-        )
+    if coords.shape[1] < 1:
+        raise ModelError(f"{path}: 'bottleneck' has no units per image; the analysis draws at least one")
     return int(coords.shape[1])
 
 

@@ -148,8 +148,8 @@ def analyse(config: AnalyzeConfig) -> dict:
         ev = evaluate(model, images, labels, config.batch_size)
         if training_dynamics:
             check_dynamics_answers(Path(config.dynamics), training_dynamics, ev)
-        inputs = Inputs(config, model, ev, bottleneck.projection_of(ev.coords), snapshots, history, train, out,
-                        dynamics=training_dynamics)
+        plane = bottleneck.projection_of(ev.coords, len(ev.class_names))
+        inputs = Inputs(config, model, ev, plane, snapshots, history, train, out, dynamics=training_dynamics)
         blocks, figures = run_subjects(inputs, staging)
         results = {
             "model": {

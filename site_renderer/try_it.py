@@ -97,7 +97,9 @@ def page_data(results: dict, images: np.ndarray) -> dict:
         "input": INPUT_NAME,
         "outputs": dict(zip(("logits", "bottleneck"), OUTPUT_NAMES, strict=True)),
         "divisor": INPUT_RANGES[input_range],  # uint8 pixel / divisor = the graph's input
-        "projection": {"mean": plane["mean"], "axes": plane["axes"]},  # (D,) and (2, D)
+        # (D,) and (2, D); a strip plane (1 unit) puts the drawn image on its predicted class's row
+        "projection": {"kind": plane["kind"], "mean": plane["mean"], "axes": plane["axes"],
+                       "rowHeight": plane.get("row_height", 0.0)},
         "runtime": f"onnxruntime-web {runtime_version()}",
         "carried": int(len(images)),
         "images": packed(images.tobytes()),

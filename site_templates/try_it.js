@@ -61,6 +61,7 @@
     const point = p.axes.map(function (axis) {
       return axis.reduce(function (acc, a, j) { return acc + (z[j] - p.mean[j]) * a; }, 0);
     });
+    if (p.kind === "strip") point[1] = logits.indexOf(top) * p.rowHeight;  // 1 unit: the predicted class's row
     return { probabilities: e.map(function (v) { return v / sum; }), point: point };
   }
 

@@ -10,6 +10,7 @@ the trainer's checkpoint, as a local rerun does.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,6 +21,9 @@ from typing import Protocol
 from sweep.point import Outcome, Task, build
 
 POLL_SECONDS = 2.0  # how often the SLURM engine looks for finished tasks
+GONE_SECONDS = 60.0  # a task out of SLURM's queue this long without a result file has failed
+
+
 
 
 class EngineError(RuntimeError):
@@ -83,14 +87,37 @@ class Slurm:
         pending = dict(zip(executor.map_array(BuildPoint(), tasks), tasks, strict=True))
         print(f"submitted {len(tasks)} tasks as SLURM job array {next(iter(pending)).job_id.split('_')[0]}",
               flush=True)
+        gone_since: dict[str, float] = {}  # job id -> when it was first seen out of the queue, unfinished
         while pending:
-            for job in [job for job in pending if job.done()]:
-                task = pending.pop(job)
-                try:
-                    done(job.result())
-                except Exception as exc:  # the task died outside `build` (killed, node lost)
-                    done(Outcome(task.run, "failed", 0.0, "slurm", f"SLURM task {job.job_id}: {exc}".splitlines()[0]))
+            queued, now = queued_jobs(), time.monotonic()
+            for job in list(pending):
+                if job.done():
+                    done(outcome_of(job, pending.pop(job)))
+                elif queued is None or job.job_id in queued:
+                    gone_since.pop(job.job_id, None)
+                elif now - gone_since.setdefault(job.job_id, now) >= GONE_SECONDS:
+                    done(Outcome(pending.pop(job).run, "failed", 0.0, "slurm", f"SLURM task {job.job_id} left the "
+                                 f"queue without a result (log: {self.folder}/{job.job_id}_0_log.err)"))
             time.sleep(POLL_SECONDS if pending else 0)
+
+
+def outcome_of(job, task: Task) -> Outcome:
+    """The task's outcome from its result file; a task that died outside `build` (killed) is failed."""
+    try:
+        return job.result()
+    except Exception as exc:  # submitit raises the task's own error, or its own for a killed task
+        return Outcome(task.run, "failed", 0.0, "slurm", f"SLURM task {job.job_id}: {exc}".splitlines()[0])
+
+
+def queued_jobs() -> set[str] | None:
+    """The ids of the jobs and array tasks SLURM holds (squeue), None when squeue cannot say.
+
+    submitit learns that a task ended from its result file or from accounting (sacct); on a cluster
+    without accounting a task that ended without a result (its node lost, its start refused) would
+    be waited for forever, so a task out of the queue for GONE_SECONDS with no result is failed.
+    """
+    listed = subprocess.run(["squeue", "--me", "-h", "-r", "-o", "%i"], capture_output=True, text=True, check=False)
+    return set(listed.stdout.split()) if listed.returncode == 0 else None
 
 
 def check_slurm() -> None:

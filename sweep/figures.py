@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analyzer.figures import class_colours, plt, save_figure
+from analyzer.bottleneck import Projection
+from analyzer.figures import class_colours, padded_limits, plt, save_figure
 from sweep.compare import ESTIMATORS, label
 
 MAP_POINTS = 2000  # test points drawn per map: enough for the clusters, light enough for a small panel
@@ -61,12 +62,13 @@ def metric_figure(data: dict, metric: str, title: str, path: Path) -> None:
 
 
 def projected(run: Path) -> tuple[np.ndarray, np.ndarray, int]:
-    """(plane points (N, 2), labels (N,), D) of a run, in the plane its own report draws (PCA for D > 2)."""
+    """(plane points (N, 2), labels (N,), D) of a run, in the plane its own report draws (PCA for
+    D > 2, a row per class for D = 1)."""
     results = json.loads((run / "analysis/results.json").read_text(encoding="utf-8"))
-    plane = results["bottleneck"]["plane"]
+    projection = Projection.from_json(results["bottleneck"]["plane"])
     embeddings = np.load(run / "analysis/embeddings.npz")
-    coords = (embeddings["coords"] - np.asarray(plane["mean"])) @ np.asarray(plane["axes"]).T
-    return coords[:MAP_POINTS], embeddings["labels"][:MAP_POINTS], results["bottleneck"]["dim"]
+    coords, labels = embeddings["coords"][:MAP_POINTS], embeddings["labels"][:MAP_POINTS]
+    return projection(coords, labels), labels, results["bottleneck"]["dim"]
 
 
 def maps_figure(data: dict, folder: Path, path: Path) -> bool:
@@ -80,7 +82,7 @@ def maps_figure(data: dict, folder: Path, path: Path) -> bool:
     maps = {p["name"]: projected(folder / p["run"]) for p in data["points"] if p["status"] == "finished"}
     limits: dict[int, tuple[float, float]] = {}  # per width: one square box around all its maps' points
     for coords, _, dim in maps.values():
-        low, high = (float(v) for v in np.percentile(coords, [0.5, 99.5]))  # both axes together
+        low, high = (float(v) for v in np.percentile(coords[:, :1 if dim == 1 else 2], [0.5, 99.5]))  # x and y
         previous = limits.get(dim, (low, high))
         limits[dim] = (min(previous[0], low), max(previous[1], high))
     fig, axes = plt.subplots(len(rows), len(seeds), figsize=(2.3 * len(seeds) + 0.6, 2.3 * len(rows)),
@@ -101,8 +103,9 @@ def maps_figure(data: dict, folder: Path, path: Path) -> bool:
             low, high = limits[dim]
             margin = 0.05 * (high - low) or 1.0
             ax.set_xlim(low - margin, high + margin)
-            ax.set_ylim(low - margin, high + margin)
-            ax.set_title(f"seed {seed}" + (f", D={dim} projected (PCA)" if dim > 2 else f", D={dim}"), fontsize=8)
+            ax.set_ylim(*(padded_limits(coords)[1] if dim == 1 else (low - margin, high + margin)))  # D = 1: class rows
+            kind = " projected (PCA)" if dim > 2 else " (a row per class)" if dim == 1 else ""
+            ax.set_title(f"seed {seed}, D={dim}{kind}", fontsize=8)
             if c == 0:
                 ax.set_ylabel(label(config, fields).replace(", ", "\n"), fontsize=8)
     fig.tight_layout()

@@ -124,7 +124,8 @@ def run_sweep(config: SweepConfig) -> list[Outcome]:
                       config.local_dir, threads, engine.name) for p in points]
         todo = [t for t in tasks if not is_finished(Path(t.run))]
         parallel = getattr(engine, "jobs", config.array_parallelism)
-        print(f"sweep {grid.name}: {len(points)} points, {len(points) - len(todo)} already finished, "
+        plural = "s" * (len(points) != 1)
+        print(f"sweep {grid.name}: {len(points)} point{plural}, {len(points) - len(todo)} already finished, "
               f"{len(todo)} to build on {engine.name} ({parallel} at once); runs in {folder}", flush=True)
         outcomes: list[Outcome] = []
         start = time.monotonic()

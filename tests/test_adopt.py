@@ -127,6 +127,19 @@ def test_adopting_our_own_model_changes_nothing_it_computes(smoke_run, data_dir,
     assert "  input       'image' float [N, 1, 28, 28]: layout nchw, range 0..1\n" in capsys.readouterr().out
 
 
+def test_a_one_unit_bottleneck_is_adopted(data_dir, tmp_path):
+    model = foreign.keras_nhwc()
+    model.graph.node.append(helper.make_node("ReduceMax", ["hidden"], ["one_unit"], keepdims=1, axes=[1]))
+    onnx.save(model, tmp_path / "in.onnx")
+    out = tmp_path / "model.onnx"
+    flags = ["--out", str(out), "--data", str(data_dir), "--bottleneck", "one_unit"]
+    assert main([str(tmp_path / "in.onnx"), *flags]) == 0
+    images = load_test_set(data_dir)[0][:50]
+    hidden = original_tensors(model, images[:, :, :, None].astype(np.float32) / 255, ["hidden"])[0]
+    _, coords = run_batches(load(out).session, images, 50)
+    np.testing.assert_allclose(coords[:, 0], hidden.max(axis=1), atol=1e-5)
+
+
 def test_list_tensors_marks_the_default_choices(tmp_path, capsys):
     onnx.save(foreign.keras_hw(), tmp_path / "in.onnx")
     assert main([str(tmp_path / "in.onnx"), "--list-tensors"]) == 0
@@ -173,17 +186,12 @@ REFUSALS = {
     "linear": (foreign.linear(), [], "IN: its last layer, MatMul 'linear', reads the image itself: a linear "
                "classifier has no hidden layer to draw; pass --bottleneck TENSOR to choose one anyway "
                "(--list-tensors lists them)"),
-    "one-unit bottleneck": (foreign.keras_nhwc(), ["--bottleneck", "one_unit"],
-                            "IN: the bottleneck 'one_unit' has 1 unit per image; the report draws a plane and needs "
-                            "at least 2: choose another with --bottleneck"),
 }
 
 
 @pytest.mark.parametrize("case", REFUSALS)
 def test_a_refusal_is_one_line_and_writes_nothing(case, data_dir, tmp_path, capsys):
     model, flags, message = REFUSALS[case]
-    if case == "one-unit bottleneck":
-        model.graph.node.append(helper.make_node("ReduceMax", ["hidden"], ["one_unit"], keepdims=1, axes=[1]))
     source = tmp_path / "in.onnx"
     onnx.save(model, source)
     out = tmp_path / "out" / "model.onnx"

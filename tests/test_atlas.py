@@ -118,8 +118,8 @@ def evaluation(coords: np.ndarray, labels: np.ndarray) -> Evaluation:
 
 
 def inputs_of(coords: np.ndarray, labels: np.ndarray, tmp_path: Path) -> Inputs:
-    return Inputs(None, None, evaluation(coords, labels), projection_of(coords.astype(np.float32)), None, None,
-                  None, tmp_path)
+    plane = projection_of(coords.astype(np.float32), int(labels.max()) + 1)
+    return Inputs(None, None, evaluation(coords, labels), plane, None, None, None, tmp_path)
 
 
 def test_a_collapsed_bottleneck_fills_one_cell(tmp_path):
@@ -137,7 +137,7 @@ def test_a_wide_bottleneck_is_tiled_on_its_principal_plane(tmp_path):
     coords = rng.normal(size=(200, 5)) * [10, 4, 0.1, 0.1, 0.1] + labels[:, None]
     inputs = inputs_of(coords, labels, tmp_path)
     done = atlas.analyse(inputs, tmp_path)
-    plane = inputs.projection(inputs.evaluation.coords)
+    plane = inputs.projection(inputs.evaluation.coords, labels)
     assert done.block["cells"] == atlas.nearest_in_cells(plane, done.block["limits"]["x"], done.block["limits"]["y"])
     assert done.block["limits"]["x"][1] - done.block["limits"]["x"][0] > 20  # the first axis: the widest spread
     assert done.block["seconds"] < 1.5

@@ -71,9 +71,6 @@ BAD_MODELS = {
                         "'logits' holds NaN or infinity for 12 of 12 test images (first: test image 0)"),
     "infinite bottleneck": (linear_pixel_model(np.ones((2, 4)), np.zeros(4), NAMES, bottleneck_op="Log"),
                             "'bottleneck' holds NaN or infinity for 1 of 12 test images (first: test image 0)"),
-    "1-D bottleneck": (linear_pixel_model(np.ones((1, 4)), np.zeros(4), NAMES),
-                       "'bottleneck' has 1 unit per image; the analysis draws the bottleneck as a plane and "
-                       "needs at least 2"),
     "fixed batch": (linear_pixel_model(np.ones((2, 4)), np.zeros(4), NAMES, input_shape=(1, 1, 28, 28)),
                     "input 'image' has a fixed batch size of 1; expected a dynamic batch axis N"),
     "names shorter than logits": (linear_pixel_model(np.ones((2, 4)), np.zeros(4), NAMES[:3]),
@@ -234,6 +231,31 @@ def test_one_projection_for_every_page_of_a_wide_bottleneck(tmp_path):
     assert np.allclose(data["replay"]["frames"], replay, atol=2e-3)
     info = results["information_plane"]  # D = 16 >= 13: binning must not overflow
     assert info["binning_ceiling_bits"] == pytest.approx(np.log2(12))
+
+
+@pytest.mark.slow  # over 2 s: left out of make test-quick
+def test_a_one_unit_bottleneck_is_drawn_with_a_row_per_class(tmp_path):
+    rng = np.random.default_rng(2)
+    coords = rng.normal(size=(5, 12, 1)) * np.arange(1, 6)[:, None, None]
+    write_snapshots(tmp_path / "snap.npz", coords, LABELS, NAMES)
+    code, out = run(tmp_path, good_model(dims=1), "--snapshots", str(tmp_path / "snap.npz"))
+    assert code == 0
+    block = json.loads((out / "results.json").read_text())["bottleneck"]
+    assert (block["dim"], block["projection"], block["regions_drawn"]) == (1, "strip", True)
+    assert block["axis_labels"] == ["bottleneck unit 1", "true class (a row each)"]
+    emb = np.load(out / "embeddings.npz")
+    row = block["plane"]["row_height"]
+    assert row == pytest.approx(float(np.ptp(emb["coords"])) / len(NAMES))
+    data = json.loads((out / "explorer/data.js").read_text().removeprefix("window.EXPLORER_DATA = ").rstrip(";\n"))
+    points = np.array([p[:2] for p in data["points"]])
+    assert np.allclose(points[:, 0], emb["coords"][:, 0], atol=2e-3)  # across: the unit itself
+    assert np.abs(points[:, 1] / row - emb["labels"]).max() <= 0.3 + 1e-2  # up: inside the true class's row
+    assert len(set(points[:, 1].round(3))) > len(NAMES)  # the points of a row are spread apart
+    assert [w[1] for w in data["head"]["weight"]] == [0.0] * len(NAMES)  # the rows do not change the prediction
+    frames = np.array(data["replay"]["frames"])  # (F, P, 2): the same row offsets in every frame
+    assert np.allclose(frames[..., 0], coords[..., 0], atol=2e-3)
+    assert np.allclose(frames[:, :, 1], frames[0, :, 1]) and np.abs(frames[0, :, 1] / row - LABELS).max() <= 0.31
+    assert (out / "bottleneck_map.png").is_file() and (out / "information_bottleneck.gif").is_file()
 
 
 @pytest.mark.parametrize(("flags", "message"), [

@@ -258,7 +258,7 @@ def test_csv_of_every_point_matches_the_embeddings(browser, explorer_url, smoke_
     assert [r[2] for r in rows] == [names[c] for c in predictions]
     numbers = np.array([[float(v) for v in r[3:]] for r in rows])  # (N, 3): every one a plain number
     confidence = embeddings["probabilities"][indices, predictions]
-    plane = projection_of(embeddings["coords"])(embeddings["coords"])  # (N, 2) the report's plane
+    plane = projection_of(embeddings["coords"], len(names))(embeddings["coords"], labels)  # (N, 2) the report's plane
     # data.js rounds confidence to 4 decimals and coordinates to 3; float32 storage adds 1e-6
     np.testing.assert_allclose(numbers[:, 0], confidence, rtol=0, atol=5e-5 + 1e-6)
     np.testing.assert_allclose(numbers[:, 1:], plane, rtol=0, atol=5e-4 + 1e-6)

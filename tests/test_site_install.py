@@ -1,7 +1,7 @@
 """A model trained elsewhere, analysed and published from a plain install of the `analyze` extra.
 
 In the fresh virtual environment of README's reuse journey (not editable, no torch), for
-handmade models with D = 2 and D = 16 runs `python -m analyzer` and `python -m site_renderer` with
+handmade models with D = 1, 2 and 16 runs `python -m analyzer` and `python -m site_renderer` with
 that environment's Python from a folder outside the checkout. The templates must come with the
 package, the pages needing training artefacts must be left out, and the built site must load clean
 in the browser.
@@ -44,7 +44,7 @@ def installed(reuse_journey) -> tuple[Path, Path]:
     return work / "fmnist-venv" / "bin" / "python", work
 
 
-@pytest.fixture(scope="module", params=[2, 16], ids=["D2", "D16"])
+@pytest.fixture(scope="module", params=[1, 2, 16], ids=["D1", "D2", "D16"])
 def foreign_site(request, installed) -> tuple[Path, int]:
     """A run folder holding only analysis/ (and, for D = 16, model.onnx), with its site built."""
     python, work = installed
@@ -89,8 +89,9 @@ def test_foreign_model_site_has_the_pages_it_can_fill(foreign_site):
     assert f"Fashion-MNIST through a {dim}-unit bottleneck" in index
     assert "Information plane: the whole page" in index
     assert (site / "model.onnx").is_file() == (dim == 16)
-    if dim == 16:
-        assert "first two principal axes" in " ".join(read_page(site / "explorer.html").text.split())
+    explorer = " ".join(read_page(site / "explorer.html").text.split())
+    assert ("first two principal axes" in explorer) == (dim == 16)
+    assert ("up, a row per true class" in explorer) == (dim == 1)
 
 
 @pytest.mark.browser

@@ -4,9 +4,15 @@ computed from their files, a rerun that builds nothing."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
+from tests.conftest import REPO
 from tests.sweep_runs import POINTS, comparison, run_tiny
 
 pytestmark = pytest.mark.slow
@@ -87,3 +93,28 @@ def test_comparison_page_reads_in_both_schemes_and_sorts(local_sweep, scheme, fi
             assert values == sorted(values, reverse=order == "descending")
         for href in page.eval_on_selector_all("#points a", "els => els.map(e => e.href)"):
             assert page.request.get(href).status == 200, href
+
+
+def test_a_sweep_killed_mid_training_resumes_from_the_checkpoint(tmp_path, data_dir, capsys):
+    """Killed (the sweep and its stages) after a point's first epoch of two: the rerun continues
+    that training with --resume and finishes the point."""
+    grid = tmp_path / "two.toml"
+    grid.write_text('preset = "smoke"\n[set]\nepochs = 2\ntrain_subset = 500\n[vary]\nseed = [3]\n')
+    run = tmp_path / "sweeps/two/seed-3"
+    sweep = subprocess.Popen([sys.executable, "-m", "sweep", "--grid", str(grid), "--out", str(tmp_path / "sweeps"),
+                              "--data-dir", str(data_dir)], cwd=REPO, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while not (run / "checkpoint.pt").is_file() and time.monotonic() < deadline and sweep.poll() is None:
+        time.sleep(0.02)
+    os.killpg(sweep.pid, signal.SIGKILL)
+    sweep.wait()
+    assert (run / "checkpoint.pt").is_file() and not (run / "snapshots.npz").exists(), "not killed mid-training"
+    from sweep.cli import main
+
+    assert main(["--grid", str(grid), "--out", str(tmp_path / "sweeps"), "--data-dir", str(data_dir)]) == 0
+    assert "sweep two: 1 point, 0 already finished, 1 to build" in capsys.readouterr().out
+    trainings = [line for line in (run / "sweep.log").read_text().splitlines() if line.startswith("== train")]
+    assert len(trainings) == 2 and trainings[1].endswith(" --resume") and not trainings[0].endswith(" --resume")
+    assert [row["epoch"] for row in json.loads((run / "history.json").read_text())] == [1, 2]
+    assert json.loads((run / "sweep_point.json").read_text())["status"] == "finished"

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -118,3 +119,37 @@ def test_slurm_sweep_equals_the_local_one(slurm_cluster, local_sweep, data_dir, 
         assert [[row["train_loss"] for row in history] for history in histories] == [
             [row["train_loss"] for row in histories[1]]] * 2
     assert len(job_ids) == 1 and job_ids.pop().isdigit()  # one array
+
+
+def test_a_preempted_task_is_requeued_and_resumes(slurm_cluster, data_dir, tmp_path):
+    """SLURM's warning signal (USR2, as before a time limit or a preemption) during a point's
+    training: submitit requeues the task, which continues the training from its checkpoint."""
+    grid = tmp_path / "two.toml"
+    grid.write_text('preset = "smoke"\n[set]\nepochs = 2\ntrain_subset = 500\n[vary]\nseed = [3]\n')
+    run = tmp_path / "sweeps/two/seed-3"
+    sweep = subprocess.Popen([sys.executable, "-m", "sweep", "--grid", str(grid), "--out", str(tmp_path / "sweeps"),
+                              "--data-dir", str(data_dir), "--engine", "slurm", "--cpus-per-task", "2"],
+                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while not (run / "checkpoint.pt").is_file() and time.monotonic() < deadline and sweep.poll() is None:
+        time.sleep(0.02)
+    assert not (run / "snapshots.npz").exists(), "the training ended before the signal"
+    array = subprocess.run(["squeue", "-h", "-o", "%F"], capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run(["scancel", "--signal", "USR2", array[0]], check=True)
+    for _ in range(300):  # SLURM holds a requeued job for two minutes; start it sooner, as an admin may
+        state = subprocess.run(["squeue", "-h", "-j", array[0], "-o", "%T %r"], capture_output=True, text=True).stdout
+        if state.split() == ["PENDING", "BeginTime"]:
+            time.sleep(5)  # once the killed instance is cleaned up: an earlier start is refused
+            subprocess.run(["scontrol", "update", f"JobId={array[0]}", "StartTime=now"], check=True)
+            break
+        time.sleep(0.1)
+    out, _ = sweep.communicate(timeout=600)
+    assert sweep.returncode == 0, out
+    trainings = [line for line in (run / "sweep.log").read_text().splitlines() if line.startswith("== train")]
+    assert len(trainings) == 2 and trainings[1].endswith(" --resume"), trainings
+    assert [row["epoch"] for row in json.loads((run / "history.json").read_text())] == [1, 2]
+    record = json.loads((run / "sweep_point.json").read_text())
+    assert (record["status"], record["engine"]) == ("finished", "slurm")
+    assert array[0] in (record["slurm_job_id"], record["slurm_task_job_id"])  # a one-task submission is no array
+    logs = "".join(p.read_text() for p in (tmp_path / "sweeps/two/.slurm").glob("*_log.err"))
+    assert "Caught signal SIGUSR2" in logs and "DUE TO JOB REQUEUE" in logs

@@ -81,9 +81,9 @@ def make_plan(source: Source, request: Request, images: np.ndarray) -> tuple[rew
                          f"{list(coords.shape)} for {len(sample)} images; choose a float tensor with the batch "
                          "first with --bottleneck")
     dim = math.prod(coords.shape[1:])
-    if dim < 2:
-        raise AdoptError(f"{source.path}: the bottleneck '{bottleneck.tensor}' has {dim} unit per image; the report "
-                         "draws a plane and needs at least 2: choose another with --bottleneck")
+    if dim < 1:
+        raise AdoptError(f"{source.path}: the bottleneck '{bottleneck.tensor}' has no units per image; the report "
+                         "draws at least one: choose another with --bottleneck")
     names, columns = class_columns(source, scores, score_values.shape[1], request.class_names)
     plan = rewrite.Plan(scale, shift, scores.tensor, scores.log, columns,
                         helper.np_dtype_to_tensor_dtype(score_values.dtype), bottleneck.tensor, coords.ndim,
