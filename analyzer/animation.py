@@ -130,7 +130,7 @@ def paste(frame: np.ndarray, image: np.ndarray, x: float, y: float, anchor: tupl
 
 
 def render_frames(coords: np.ndarray, labels: np.ndarray, epochs: np.ndarray, steps: np.ndarray,
-                  class_names: list[str], axis_labels: tuple[str, str], limits: np.ndarray):
+                  class_names: list[str], axis_labels: tuple[str, str], limits: np.ndarray, y_ticks: bool = True):
     """Yield (RGB frame, plot box in pixels) for each snapshot of `coords` (F, P, 2) drawn in the
     `limits` (F, 2, 2) of `view_limits`; the box is (left, top, right, bottom), the same in all."""
     colours = np.array(class_colours(len(class_names)))
@@ -160,7 +160,7 @@ def render_frames(coords: np.ndarray, labels: np.ndarray, epochs: np.ndarray, st
         fig.canvas.restore_region(background)
         ax.set(xlim=limits[frame, 0], ylim=limits[frame, 1])
         xs, x_text = ticks(ax.xaxis, *limits[frame, 0])
-        ys, y_text = ticks(ax.yaxis, *limits[frame, 1])
+        ys, y_text = ticks(ax.yaxis, *limits[frame, 1]) if y_ticks else ([], [])
         (x_low, x_high), (y_low, y_high) = limits[frame]
         grid.set_segments([[(x, y_low), (x, y_high)] for x in xs] + [[(x_low, y), (x_high, y)] for y in ys])
         scatter.set_offsets(coords[frame])
@@ -200,10 +200,12 @@ def fixed_palette(rgb: np.ndarray) -> Image.Image:
 
 
 def write_gif(coords: np.ndarray, labels: np.ndarray, epochs: np.ndarray, steps: np.ndarray,
-              class_names: list[str], axis_labels: tuple[str, str], path: Path, frame_ms: int = FRAME_MS) -> dict:
-    """Write the GIF atomically; return its frame count, delays, per-frame limits, plot box and size."""
+              class_names: list[str], axis_labels: tuple[str, str], path: Path, frame_ms: int = FRAME_MS,
+              y_ticks: bool = True) -> dict:
+    """Write the GIF atomically; return its frame count, delays, per-frame limits, plot box and size.
+    Without `y_ticks` the y axis has no tick values (a strip plane's rows)."""
     limits = view_limits(coords)
-    rendered = list(render_frames(coords, labels, epochs, steps, class_names, axis_labels, limits))
+    rendered = list(render_frames(coords, labels, epochs, steps, class_names, axis_labels, limits, y_ticks))
     palette = fixed_palette(rendered[-1][0])
     frames = [Image.fromarray(rgb).quantize(palette=palette, dither=Image.Dither.NONE) for rgb, _ in rendered]
     durations = [frame_ms] * (len(frames) - 1) + [LAST_FRAME_MS]

@@ -75,7 +75,7 @@ def compose(cells: list[list[int | None]], images: np.ndarray, labels: np.ndarra
 
 
 def figure(canvas: np.ndarray, xlim, ylim, class_names: list[str], axis_labels: tuple[str, str], title: str,
-           grid: int, path: Path) -> list[int]:
+           grid: int, path: Path, y_ticks: bool = True) -> list[int]:
     """Draw the atlas on true axes and write it as PNG (with its dark variant); return the plot's pixel box in the PNG
     (left, top, right, bottom)."""
     side = canvas.shape[0]
@@ -91,6 +91,8 @@ def figure(canvas: np.ndarray, xlim, ylim, class_names: list[str], axis_labels: 
     ax.hlines(np.linspace(*ylim, grid + 1), *xlim, colors="#d9d9d9", linewidths=0.6, zorder=1)
     ax.set_xlabel(axis_labels[0], fontsize=12)
     ax.set_ylabel(axis_labels[1], fontsize=12)
+    if not y_ticks:
+        ax.set_yticks([])
     ax.set_title(title, fontsize=12)
     class_legend(ax, class_names, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=11)
     save_canvas(fig, path)  # and its dark variant; the images are pictures and keep their pixels
@@ -108,7 +110,8 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
     canvas = compose(cells, ev.images, ev.labels, colours)
     title = "The test image nearest each cell's centre, framed in its true class's colour"
     box = figure(canvas, xlim, ylim, ev.class_names, projection.axis_labels,
-                 title + (" (PCA)" if projection.kind == "pca" else ""), GRID, out / FIGURES["atlas"])
+                 title + (" (PCA)" if projection.kind == "pca" else ""), GRID, out / FIGURES["atlas"],
+                 projection.y_has_values)
     filled = [index for line in cells for index in line if index is not None]
     block = {
         "grid": [GRID, GRID],  # columns, rows

@@ -52,6 +52,11 @@ class Projection:
             return "bottleneck unit 1", "true class (a row each)"
         return "principal axis 1", "principal axis 2"
 
+    @property
+    def y_has_values(self) -> bool:
+        """Whether the plane's y is a coordinate worth tick values (a strip's rows are not)."""
+        return self.kind != "strip"
+
     def __call__(self, points: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """(..., P, D) and the P points' true classes -> (..., P, 2)."""
         plane = (points - self.mean) @ self.axes.T
@@ -188,7 +193,8 @@ def animate(snapshots: Snapshots, projection: Projection, class_names: list[str]
     """The GIF of the probe points under `out` and the per-frame separation."""
     plane = projection(snapshots.coords, snapshots.labels)  # (F, P, 2)
     gif = animation.write_gif(plane, snapshots.labels, snapshots.epochs, snapshots.steps, class_names,
-                              projection.axis_labels, out / ANIMATION["information_bottleneck"], frame_ms)
+                              projection.axis_labels, out / ANIMATION["information_bottleneck"], frame_ms,
+                              y_ticks=projection.y_has_values)
     separation = [metrics.fisher_ratio(frame, snapshots.labels) for frame in snapshots.coords]
     final = separation[-1]
     half = next((f for f, ratio in enumerate(separation) if final is not None and ratio is not None

@@ -95,6 +95,7 @@ def analyse(inputs: Inputs, out: Path) -> Subject:
         "tile": TILE,
         "spriteColumns": SPRITE_COLUMNS,
         "limits": [xlim, ylim],
+        "yTicks": projection.y_has_values,  # false for a strip plane, whose rows are classes, not values
         # one row per test image: x, y, true class, predicted class, confidence (rounded for size)
         "points": [
             [round(float(x), 3), round(float(y), 3), int(t), int(p), round(float(c), 4)]

@@ -24,6 +24,14 @@ def flag(name: str) -> str:
     return name.replace("_", "-")
 
 
+def as_flag(key: str, value: object) -> list[str]:
+    """`--bottleneck-dim 2`, `--no-flip`, `--widths 8 16 16`: the command-line words giving field
+    `key` the value `value`, as `add_flags` reads them."""
+    if isinstance(value, bool):
+        return [f"--{'' if value else 'no-'}{flag(key)}"]
+    return [f"--{flag(key)}", *map(str, value if isinstance(value, list | tuple) else [value])]
+
+
 def add_flags(parser: argparse.ArgumentParser, fields: Iterable[Field], shown: object | None, keep_unset: bool) -> None:
     """One flag per dataclass field: `--top-k` for `top_k`, typed as the field, a boolean as
     `--x/--no-x`, the help text of `option` with its default: the value in `shown` (an instance),

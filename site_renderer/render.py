@@ -119,10 +119,20 @@ def held_analysis(run: Path) -> Iterator[Path]:
         yield (run / "analysis").resolve()
 
 
+def read_config(path: Path) -> dict | None:
+    """The trainer's config.json, or None; its `flags` become words of the overview's commands."""
+    config = read_json(path, required=False)
+    flags = config.get("flags", []) if isinstance(config, dict) else None
+    if config is not None and not (isinstance(flags, list) and all(isinstance(word, str) for word in flags)):
+        raise SiteError(f"{path} is not the trainer's: it must be an object whose 'flags', if any, are a list of "
+                        "strings; train the run again, or remove the file")
+    return config
+
+
 def context(run: Path, analysis: Path) -> dict:
     """Everything the templates see: the run's files and which parts of the report they allow."""
     results = read_json(analysis / "results.json")
-    config = read_json(run / "config.json", required=False)
+    config = read_config(run / "config.json")
     export = read_json(run / "export_report.json", required=False)
     reasons = missing(run, results, config, export)
     pages, left_out = page_plan(reasons)

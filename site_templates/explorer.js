@@ -195,7 +195,7 @@
   // underscore ("_16", "-16").
   function drawAxes(ctx, t) {
     const xs = tickValues(t.dataX(BAND_X), t.dataX(t.width), Math.max(2, t.width / 90));
-    const ys = tickValues(t.dataY(t.height - BAND_Y), t.dataY(0), Math.max(2, t.height / 70));
+    const ys = data.yTicks === false ? [] : tickValues(t.dataY(t.height - BAND_Y), t.dataY(0), Math.max(2, t.height / 70));
     const axisY = t.height - BAND_Y + 0.5, axisX = BAND_X - 0.5;
     ctx.font = "11px system-ui, sans-serif";
     ctx.fillStyle = theme.band;

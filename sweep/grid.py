@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from fmnist_common.flags import flag
+from fmnist_common.flags import as_flag
 from trainer.config import PRESETS, TrainConfig
 
 GRIDS = Path(__file__).parent / "grids"  # the shipped grids, named by their file's stem
@@ -68,13 +68,6 @@ class Grid:
 def text(value: object) -> str:
     """A value as it appears in a folder name: `8x16x16` for the widths."""
     return "x".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
-
-
-def as_flag(key: str, value: object) -> list[str]:
-    """`--bottleneck-dim 2`, `--no-flip`, `--widths 8 16 16`: the trainer's flag for one field."""
-    if isinstance(value, bool):
-        return [f"--{'' if value else 'no-'}{flag(key)}"]
-    return [f"--{flag(key)}", *map(str, value if isinstance(value, list | tuple) else [value])]
 
 
 def find(name_or_path: str) -> Path:

@@ -111,13 +111,13 @@ def test_site_builds_when_history_was_not_given(smoke_site, tmp_path):
     assert render(["--run", str(run)]) == 0
     rows = dict(read_page(run / "site" / "index.html").tables[0][1:])
     assert "Training time" not in rows and rows["Training"].startswith("2 epochs, preset smoke")
-    config, analysed = json.loads((run / "config.json").read_text())["config"], results["config"]
+    record, analysed = json.loads((run / "config.json").read_text()), results["config"]
+    assert record["flags"] == ["--epochs", "2"]  # the smoke run's only change to its preset
     # the commands rebuild the run the analysis wrote into, named as it was given (absolute here)
     written = str(Path(analysed["out"]).parent)
     assert Path(written).is_absolute()
     assert reproduce_commands(run) == [
-        ["python", "-m", "trainer", "train", "--run", written, "--preset", config["preset"], "--epochs",
-         str(config["epochs"]), "--seed", str(config["seed"])],
+        ["python", "-m", "trainer", "train", "--run", written, "--preset", "smoke", "--epochs", "2"],
         ["python", "-m", "exporter", "--run", written],
         ["python", "-m", "analyzer", "--model", analysed["model"], "--data", analysed["data"], "--snapshots",
          analysed["snapshots"], "--history", analysed["history"], "--dynamics", analysed["dynamics"], "--out",
@@ -145,3 +145,16 @@ def test_reproduce_shows_the_paths_actually_used(tmp_path, monkeypatch):
         ["python", "-m", "site_renderer", "--run", "odd run"],  # relative, like every path the analysis was given
     ]
     assert "runs/" not in (tmp_path / "odd run" / "docs" / "index.md").read_text()
+
+
+@pytest.mark.parametrize("config", [["not", "an", "object"], {"config": {}, "flags": "--seed 1; rm -rf ~"},
+                                    {"config": {}, "flags": ["--seed", 1]}])
+def test_a_config_json_that_is_not_the_trainers_is_one_line(smoke_site, tmp_path, capsys, config):
+    run = tmp_path / "run"
+    shutil.copytree(smoke_site / "analysis", run / "analysis")
+    (run / "config.json").write_text(json.dumps(config))
+    assert render(["--run", str(run)]) == 2
+    assert capsys.readouterr().err == (f"error: {run / 'config.json'} is not the trainer's: it must be an object whose "
+                                       "'flags', if any, are a list of strings; train the run again, or remove the "
+                                       "file\n")
+    assert not (run / "site").exists()

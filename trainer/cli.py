@@ -19,7 +19,7 @@ import torchvision
 from fmnist_common.flags import add_flags
 from trainer import data
 from trainer.checkpoint import TrainError
-from trainer.config import PRESETS, THREADS, ConfigError, TrainConfig, resolve
+from trainer.config import PRESETS, THREADS, ConfigError, TrainConfig, flags_beyond_preset, resolve
 from trainer.console import start_lines
 from trainer.train import pick_device, train
 
@@ -72,6 +72,7 @@ def run_train(args: argparse.Namespace) -> None:
     device = pick_device(config.device)
     resolved = {
         "config": config.to_json(),
+        "flags": flags_beyond_preset(config),
         "device": str(device),
         "device_name": device_name(device),
         "threads": torch.get_num_threads(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from fmnist_common.flags import option
+from fmnist_common.flags import as_flag, option
 
 THREADS = 2  # torch threads of every stage and benchmark: these machines have 2 cores; more only contend
 
@@ -79,6 +79,15 @@ PRESETS: dict[str, TrainConfig] = {
         snapshot_frames=12,
     ),
 }
+
+
+def flags_beyond_preset(config: TrainConfig) -> list[str]:
+    """The trainer's flags that make `config` from its preset: what `--preset P` needs besides to
+    train it again (recorded in config.json for the report's "Reproduce it")."""
+    preset = PRESETS[config.preset]
+    return [word for spec in dataclasses.fields(config) if spec.name != "preset"
+            and getattr(config, spec.name) != getattr(preset, spec.name)
+            for word in as_flag(spec.name, getattr(config, spec.name))]
 
 
 def resolve(preset: str, **overrides) -> TrainConfig:
