@@ -23,6 +23,7 @@ JOURNEYS = {
     "reuse": "### 2. Reuse a model on a machine without torch",
     "offline": "### 3. Without internet for the data",
     "adopt": "### 4. Bring a model trained elsewhere",
+    "sweep": "### 5. Compare many runs",
 }
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|<img\s[^>]*src=\"([^\"]+)\"")
 
@@ -97,6 +98,7 @@ def test_readme_names_the_two_commands_and_the_journeys():
         assert block.strip(), name
     assert "make all\n" in journey_block("report")
     assert "FASHION_MNIST_DIR=" in journey_block("offline")
+    assert "make sweep SWEEP=width-and-activation" in journey_block("sweep")
     assert "[LICENSE](LICENSE)" in text and "MIT" in (REPO / "LICENSE").read_text()
 
 
