@@ -191,7 +191,8 @@
     showInput(job.pixels);
     showBars(probabilities);
     showNeighbours(last.neighbours);
-    where.textContent = "Its point: (" + point[0].toFixed(3) + ", " + point[1].toFixed(3) + ") in the plane of the explorer" +
+    where.textContent = (data.projection.kind === "strip" ? "Its value: " + point[0].toFixed(3) + " on the unit, on the row of its predicted class,"
+      : "Its point: (" + point[0].toFixed(3) + ", " + point[1].toFixed(3) + ")") + " in the plane of the explorer" +
       (insideHome(point) ? "." : ", outside the box of the test points (the view widens to show it).");
     drawPlane();
   }
@@ -284,7 +285,7 @@
     ctx.textAlign = "center"; ctx.textBaseline = "bottom";
     xs.values.forEach(function (v) { if (sx(v) > band + 8) ctx.fillText(v.toFixed(xs.digits).replace("-", "\u2212"), sx(v), height - 1); });
     ctx.textAlign = "left"; ctx.textBaseline = "middle";
-    ys.values.forEach(function (v) { if (sy(v) < height - band - 6 && sy(v) > 6) ctx.fillText(v.toFixed(ys.digits).replace("-", "\u2212"), 1, sy(v)); });
+    if (explorer.yTicks !== false) ys.values.forEach(function (v) { if (sy(v) < height - band - 6 && sy(v) > 6) ctx.fillText(v.toFixed(ys.digits).replace("-", "\u2212"), 1, sy(v)); });
     if (!last) return;
     last.neighbours.forEach(function (n) {
       const p = explorer.points[n.i];
