@@ -90,7 +90,7 @@ def stage_times(run: Path, data_dir: str, repeats: int = 3) -> dict:
     python = sys.executable
     analyse = [python, "-m", "analyzer", "--model", str(run / "model.onnx"), "--data", data_dir,
                "--snapshots", str(run / "snapshots.npz"), "--history", str(run / "history.json"),
-               "--out", str(run / "analysis")]
+               "--dynamics", str(run / "dynamics.npz"), "--out", str(run / "analysis")]
     export_seconds = timed([python, "-m", "exporter", "--run", str(run), "--data-dir", data_dir])
     shutil.rmtree(run / "analysis", ignore_errors=True)
     first = timed(analyse)

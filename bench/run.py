@@ -3,9 +3,10 @@
 Every training run is a fresh, timed process on 2 threads: the presets with several seeds; the
 usual recipe (`bench/baseline.py`) for a few epochs, projected to the 100 its users train; the
 squeeze controls (`bench/controls.py`). On each preset's first seed it evaluates the model
-without and with flip averaging; on the first run of the first preset (default)
-it times the export, the analysis and the site, and compares onnxruntime with eager PyTorch. The
-fp32 and bf16 matmul peaks are measured in the same run. `--parts` runs some of these alone; their
+without and with flip averaging, and times the export, the analysis and the site as `make all`
+runs them, so that each preset's `make all` is set against the usual recipe of the same run; on
+the first run of the first preset (default) it compares onnxruntime with eager PyTorch. The fp32
+and bf16 matmul peaks are measured in the same run. `--parts` runs some of these alone; their
 results replace the same parts (and the same training runs) in `bench/results.json` and keep the
 rest.
 """
@@ -123,21 +124,18 @@ def summarise(runs: list[dict], peaks: dict) -> dict:
     return summary
 
 
-def ratios(summary: dict, runs: list[dict], stages: dict | None) -> dict:
-    """The usual recipe's projected 100 epochs over our default `make all` and `fast` training.
-
-    `make all` is the default training plus the export, analysis and site times of `stages`.
-    """
+def ratios(summary: dict, runs: list[dict], stages: dict) -> dict:
+    """The usual recipe's projected 100 epochs over each preset's `make all`: the median training
+    time plus the export, analysis and site times of `stages[preset]`, measured on its first run."""
     baseline = next((r for r in runs if r["preset"] == "usual-recipe"), None)
     if baseline is None:
         return {}
     result = {"baseline_projected_seconds": baseline["projected_seconds"]}
-    if "fast/2-units" in summary:
-        result["over_fast_training"] = baseline["projected_seconds"] / summary["fast/2-units"]["wall_seconds_median"]
-    if "default/2-units" in summary and stages:
-        make_all = summary["default/2-units"]["wall_seconds_median"] + stages["after_training_seconds"]
-        result["default_make_all_seconds"] = make_all
-        result["over_default_make_all"] = baseline["projected_seconds"] / make_all
+    for preset, times in stages.items():
+        if f"{preset}/2-units" in summary:
+            make_all = summary[f"{preset}/2-units"]["wall_seconds_median"] + times["after_training_seconds"]
+            result[f"{preset}_make_all_seconds"] = make_all
+            result[f"over_{preset}_make_all"] = baseline["projected_seconds"] / make_all
     return result
 
 
@@ -186,19 +184,21 @@ def main(argv: list[str] | None = None) -> int:
             run = runs / f"{preset}-seed{args.seeds[0]}"
             results.setdefault("evaluation_candidates", {})[run.name] = evaluation_candidates(run, args.data_dir)
     if "stages" in args.parts:
-        first = runs / f"{args.presets[0]}-seed{args.seeds[0]}"
-        stages = stage_times(first, args.data_dir)
-        stages["after_training_seconds"] = (stages["export_seconds"] + stages["analysis_first_seconds"]
-                                            + stages["site_seconds"])
-        results["stages"] = {"run": first.name, **stages}
-        results["inference_images_per_second"] = inference_speed(first, args.data_dir)
+        results["stages"] = {}
+        for preset in args.presets:
+            first = runs / f"{preset}-seed{args.seeds[0]}"
+            stages = stage_times(first, args.data_dir)
+            stages["after_training_seconds"] = (stages["export_seconds"] + stages["analysis_first_seconds"]
+                                                + stages["site_seconds"])
+            results["stages"][preset] = {"run": first.name, **stages}
+        results["inference_images_per_second"] = inference_speed(runs / f"{args.presets[0]}-seed{args.seeds[0]}",
+                                                                 args.data_dir)
     results["training_runs"] = merge(results.get("training_runs", []), new)
     results["machine"] = {"processor": platform.processor() or platform.machine(), "threads": THREADS,
                           "torch": torch.__version__, "onnxruntime": ort.__version__,
                           "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
     results["summary"] = summarise(results["training_runs"], results.get("peaks"))
-    results["ratios"] = ratios(results["summary"], results["training_runs"],
-                               results.get("stages"))
+    results["ratios"] = ratios(results["summary"], results["training_runs"], results.get("stages", {}))
     write_json(out, results)
     print(f"wrote {out}")
     return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from exporter.onnx_export import ExportError, export_onnx, load_trained, metadata
-from exporter.parity import compare, failures
+from exporter.parity import compare, failures, trainer_outputs
 from fmnist_common.artifacts import write_bytes, write_json
 from fmnist_common.idx import IdxError, load_test_set
 from trainer.config import THREADS
@@ -54,7 +54,7 @@ def export(run: Path, data_dir: Path, out: Path) -> dict:
     images, labels, sha256 = load_test_set(data_dir)
     proto = export_onnx(model, metadata(checkpoint, sha256))
     onnx_bytes = proto.SerializeToString()
-    report = compare(model, onnx_bytes, images, labels)
+    report = compare(model, onnx_bytes, images, labels, trainer_outputs(checkpoint, images))
     trainer_accuracy = checkpoint["history"][-1]["test_accuracy"]
     problems = failures(report, trainer_accuracy)
     report.update(

@@ -1,6 +1,7 @@
 """Proof that the ONNX graph computes what the PyTorch model computes, on the whole test set.
 
-Runs the 10,000 test images through the model (eval, fp32) and through onnxruntime on the CPU and
+Compares the model's fp32 outputs on the 10,000 test images (eval mode; those of the trainer's last
+test pass when the checkpoint holds them, else a pass of its own) with onnxruntime's on the CPU and
 returns the figures that `RUN/export_report.json` records; `failures(report)` lists what is out of
 tolerance, and the exporter refuses to write a model while that list is not empty.
 """
@@ -31,10 +32,21 @@ def run_torch(model: torch.nn.Module, images: np.ndarray) -> tuple[np.ndarray, n
     return tuple(torch.cat([o[k] for o in outputs]).numpy() for k in range(2))
 
 
-def compare(model: torch.nn.Module, onnx_bytes: bytes, images: np.ndarray, labels: np.ndarray) -> dict:
-    """Figures of agreement between `model` and the serialized graph on uint8 `images`."""
+def trainer_outputs(checkpoint: dict, images: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fp32 (logits, bottleneck) of the trainer's last test pass, which the checkpoint's weights
+    computed as this module's own pass would (eval mode, batches of EVAL_BATCH, channels-last); None
+    when the checkpoint predates them or holds another number of images."""
+    if "test_logits" not in checkpoint or len(checkpoint["test_logits"]) != len(images):
+        return None
+    return checkpoint["test_logits"].numpy(), checkpoint["test_bottleneck"].numpy()
+
+
+def compare(model: torch.nn.Module, onnx_bytes: bytes, images: np.ndarray, labels: np.ndarray,
+            recorded: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Figures of agreement between `model` and the serialized graph on uint8 `images`; `recorded`,
+    the model's own outputs when the trainer kept them, spares a second PyTorch pass."""
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    torch_logits, torch_z = run_torch(model, as_input(images))
+    torch_logits, torch_z = recorded or run_torch(model, as_input(images))
     onnx_logits, onnx_z = run_batches(session, images, 1000)
     disagree = np.flatnonzero(torch_logits.argmax(1) != onnx_logits.argmax(1))
     top2 = np.sort(torch_logits, axis=1)[:, -2:]
@@ -47,6 +59,7 @@ def compare(model: torch.nn.Module, onnx_bytes: bytes, images: np.ndarray, label
     )
     return {
         "images": int(len(labels)),
+        "torch_outputs": "the trainer's last test pass" if recorded else "the exporter's own pass",
         "max_abs_diff_logits": float(np.abs(torch_logits - onnx_logits).max()),
         "max_abs_diff_bottleneck": float(np.abs(torch_z - onnx_z).max()),
         "tolerance": TOLERANCE,

@@ -48,11 +48,15 @@ def test_ratios_and_merge():
         {"preset": "usual-recipe", "variant": "usual-recipe", "seed": 0, "projected_seconds": 4000.0},
     ]
     summary = {"default/2-units": {"wall_seconds_median": 480.0}, "fast/2-units": {"wall_seconds_median": 100.0}}
-    assert ratios(summary, runs, {"after_training_seconds": 20.0}) == {
-        "baseline_projected_seconds": 4000.0, "over_fast_training": 40.0,
+    stages = {"default": {"after_training_seconds": 20.0}, "fast": {"after_training_seconds": 25.0}}
+    assert ratios(summary, runs, stages) == {
+        "baseline_projected_seconds": 4000.0,
         "default_make_all_seconds": 500.0, "over_default_make_all": 8.0,
+        "fast_make_all_seconds": 125.0, "over_fast_make_all": 32.0,
     }
-    assert ratios(summary, [], None) == {}
+    assert ratios(summary, runs, {"fast": stages["fast"]}) == {
+        "baseline_projected_seconds": 4000.0, "fast_make_all_seconds": 125.0, "over_fast_make_all": 32.0}
+    assert ratios(summary, [], stages) == {}
     old = [{"preset": "fast", "variant": "2-units", "seed": s, "wall_seconds": 1.0} for s in (0, 1)]
     new = [{"preset": "fast", "variant": "2-units", "seed": 1, "wall_seconds": 2.0}]
     assert merge(old, new) == [old[0], new[0]]

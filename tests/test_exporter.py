@@ -13,8 +13,10 @@ import pytest
 import torch
 
 from exporter.cli import main
-from exporter.onnx_export import ExportError, check_inference_only
+from exporter.onnx_export import ExportError, check_inference_only, load_trained
+from exporter.parity import run_torch, trainer_outputs
 from fmnist_common.idx import load_test_set
+from fmnist_common.interface import as_input
 from trainer.config import TrainConfig
 from trainer.model import build_model
 
@@ -62,7 +64,7 @@ def test_metadata_is_complete_and_parseable(smoke_run, data_dir):
 def test_export_report_proves_equality(smoke_run):
     report = json.loads((smoke_run / "export_report.json").read_text())
     assert report["passed"] is True and report["problems"] == []
-    assert report["images"] == 10000
+    assert report["images"] == 10000 and report["torch_outputs"] == "the trainer's last test pass"
     assert report["max_abs_diff_logits"] <= 1e-4 and report["max_abs_diff_bottleneck"] <= 1e-4
     assert set(report["prediction_disagreements"]) <= set(report["near_ties"])
     assert report["onnx_accuracy"] == report["trainer_accuracy"] == report["torch_accuracy"]
@@ -83,6 +85,27 @@ def test_onnx_matches_the_checkpoint_on_real_images(smoke_run, data_dir):
         ref_logits, ref_z = model(torch.from_numpy(x))
     assert np.abs(logits - ref_logits.numpy()).max() <= 1e-4
     assert np.abs(z - ref_z.numpy()).max() <= 1e-4
+
+
+def test_the_trainers_recorded_outputs_are_the_models_own(smoke_run, data_dir):
+    """The parity check reads the trainer's last fp32 test pass instead of running the model again:
+    that pass must be what the checkpoint's weights compute."""
+    model, checkpoint = load_trained(smoke_run / "checkpoint.pt")
+    images, _, _ = load_test_set(data_dir)
+    recorded = trainer_outputs(checkpoint, images)
+    for recorded_output, own in zip(recorded, run_torch(model, as_input(images)), strict=True):
+        assert recorded_output.shape == own.shape and np.abs(recorded_output - own).max() <= 1e-5
+    assert trainer_outputs(checkpoint, images[:100]) is None  # another test set: the exporter's own pass
+
+
+def test_recorded_outputs_that_the_graph_does_not_reproduce_are_refused(run_copy, data_dir, capsys):
+    before = digest(run_copy / "model.onnx")
+    checkpoint = torch.load(run_copy / "checkpoint.pt", weights_only=True)
+    checkpoint["test_bottleneck"][5] += 0.01  # as if the weights had changed after the last test pass
+    torch.save(checkpoint, run_copy / "checkpoint.pt")
+    assert main(["--run", str(run_copy), "--data-dir", str(data_dir)]) == 2
+    assert "max_abs_diff_bottleneck = 0.01 exceeds 0.0001" in capsys.readouterr().err
+    assert digest(run_copy / "model.onnx") == before
 
 
 def graph_of(*nodes: onnx.NodeProto) -> onnx.GraphProto:

@@ -33,6 +33,9 @@ class RunState:
     snapshot_steps: list[int] = field(default_factory=list)
     info_coords: list[torch.Tensor] = field(default_factory=list)  # each (1000, D); the probe's are rows of them
     dynamics: Dynamics = field(default_factory=Dynamics)  # one row per completed epoch
+    # the last epoch's fp32 test pass, (N, C) `test_logits` and (N, D) `test_bottleneck`: the exporter's
+    # parity check compares onnxruntime with them instead of running the model a second time
+    test_outputs: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: RunState, extra: dict) -> None:
@@ -50,6 +53,7 @@ def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: Ru
         "snapshot_steps": state.snapshot_steps,
         "info_coords": torch.stack(state.info_coords),
         **state.dynamics.to_checkpoint(),
+        **state.test_outputs,
         **extra,
     }
     with atomic_path(path) as tmp:

@@ -39,17 +39,23 @@ EVAL_BATCH = 200
 ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "tanh": nn.Tanh}
 
 
-def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
-    """3x3 convolution (same padding), batch norm, ReLU: the network's only building block."""
+def conv_block(in_channels: int, out_channels: int, pool: bool = False) -> nn.Sequential:
+    """3x3 convolution (same padding), then a 2x2 max-pool when `pool`, then batch norm and ReLU.
+
+    Pooling before the normalisation and the activation, not after, gives the same maxima (ReLU and
+    a batch norm of positive scale keep the order of values), and their memory-bound passes run over
+    a quarter of the pixels: 12% more training images per second on 2 cores (docs/recipe.md).
+    """
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        *([nn.MaxPool2d(2)] if pool else []),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
 
 
 class BottleneckCNN(nn.Module):
-    """28x28 -> conv@28 -> pool -> 2 convs@14 -> pool -> 2 convs@7 -> global max -> hidden -> D -> classes."""
+    """28x28 -> conv@28, pool -> 2 convs@14, pool -> 2 convs@7, global max -> hidden -> D -> classes."""
 
     def __init__(
         self,
@@ -67,15 +73,15 @@ class BottleneckCNN(nn.Module):
         self.register_buffer("pixel_mean", torch.tensor(PIXEL_MEAN))
         self.register_buffer("pixel_std", torch.tensor(PIXEL_STD))
         self.features = nn.Sequential(
-            conv_bn_relu(1, w0),  # (N, w0, 28, 28)
-            nn.MaxPool2d(2),  # (N, w0, 14, 14)
-            conv_bn_relu(w0, w1),
-            conv_bn_relu(w1, w1),
-            nn.MaxPool2d(2),  # (N, w1, 7, 7)
-            conv_bn_relu(w1, w2),
-            conv_bn_relu(w2, w2),
+            conv_block(1, w0, pool=True),  # conv @28 -> (N, w0, 14, 14)
+            conv_block(w0, w1),
+            conv_block(w1, w1, pool=True),  # (N, w1, 7, 7)
+            conv_block(w1, w2),
+            nn.Conv2d(w2, w2, 3, padding=1, bias=False),  # the last block, its pool global:
             nn.AdaptiveMaxPool2d(1),
             nn.Flatten(),  # (N, w2)
+            nn.BatchNorm1d(w2),
+            nn.ReLU(inplace=True),
         )
         hidden = (
             [nn.Linear(w2, squeeze_hidden, bias=False), nn.BatchNorm1d(squeeze_hidden),

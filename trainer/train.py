@@ -94,20 +94,23 @@ def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: BottleneckCNN, split: Split, device: torch.device, bf16: bool) -> tuple[float, float, EpochRecord]:
-    """Mean cross-entropy, accuracy and per-image record on a split, in bf16 or in fp32 as exported."""
+def evaluate(model: BottleneckCNN, split: Split, device: torch.device,
+             bf16: bool) -> tuple[float, float, EpochRecord, torch.Tensor]:
+    """Mean cross-entropy, accuracy, per-image record and (N, D) bottleneck points on a split, in bf16
+    or in fp32 as exported."""
     model.eval()
-    loss_sum, correct, record = 0.0, 0, EpochRecord(split)
+    loss_sum, correct, record, coords = 0.0, 0, EpochRecord(split), []
     for start in range(0, len(split.labels), EVAL_BATCH):
         x = to_float(split.images[start : start + EVAL_BATCH], device)
         y = split.labels[start : start + EVAL_BATCH].to(device)
         with autocast(device, enabled=bf16):
-            logits, _ = model(x)
+            logits, z = model(x)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
         record.store(slice(start, start + len(y)), logits)
+        coords.append(z.float())
     model.train()
-    return loss_sum / len(split.labels), correct / len(split.labels), record
+    return loss_sum / len(split.labels), correct / len(split.labels), record, torch.cat(coords)
 
 
 @torch.no_grad()
@@ -236,8 +239,10 @@ def run_epoch(setup: Setup, state: RunState, probes: Probes, epoch: int) -> dict
     train_loss, train_accuracy, train_record = train_epoch(setup, state, probes, epoch)
     train_seconds = time.perf_counter() - started
     bf16 = config.amp and epoch + 1 < config.epochs
-    test_loss, test_accuracy, test_record = evaluate(setup.model, setup.test, setup.device, bf16=bf16)
+    test_loss, test_accuracy, test_record, test_coords = evaluate(setup.model, setup.test, setup.device, bf16=bf16)
     state.dynamics.append(train_record, test_record)
+    if epoch + 1 == config.epochs:  # the fp32 answers the exporter checks its graph against
+        state.test_outputs = {"test_logits": test_record.logits.cpu(), "test_bottleneck": test_coords.cpu()}
     state.epoch = epoch + 1
     return {
         "epoch": state.epoch,
