@@ -77,11 +77,9 @@ class BottleneckCNN(nn.Module):
             conv_block(w0, w1),
             conv_block(w1, w1, pool=True),  # (N, w1, 7, 7)
             conv_block(w1, w2),
-            nn.Conv2d(w2, w2, 3, padding=1, bias=False),  # the last block, its pool global:
+            conv_block(w2, w2),
             nn.AdaptiveMaxPool2d(1),
             nn.Flatten(),  # (N, w2)
-            nn.BatchNorm1d(w2),
-            nn.ReLU(inplace=True),
         )
         hidden = (
             [nn.Linear(w2, squeeze_hidden, bias=False), nn.BatchNorm1d(squeeze_hidden),
