@@ -134,3 +134,25 @@ def test_page_states_the_measured_numbers(smoke_site, arrays, block):
     assert len(thumbnails) == sum(len(row["items"]) for row in block["cartography"]["hardest_per_class"]) + 10
     assert all((smoke_site / "site" / src).is_file() for src in thumbnails)
     assert "data_map.png" in page.sources and "forgetting.png" in page.sources
+
+
+def test_forgetting_labels_do_not_overlap_in_a_long_run(tmp_path, monkeypatch):
+    """24 epochs give 14 bars: no tick label, and no count above a bar, may run into another."""
+    from analyzer import dynamics
+
+    drawn = {}
+    monkeypatch.setattr(dynamics, "save_canvas", lambda fig, path: drawn.setdefault("fig", fig))
+    counts = [386, 44313, 5161, 2988, 2419, 2089, 1523, 754, 302, 60, 5, 0, 0, 0]
+    dynamics.forgetting_figure([{"events": "never learned", "images": counts[0]}]
+                               + [{"events": k, "images": n} for k, n in enumerate(counts[1:])], tmp_path / "f.png")
+    fig = drawn["fig"]
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    boxes = [label.get_window_extent(renderer) for label in ax.get_xticklabels()]
+    boxes += [text.get_window_extent(renderer) for text in ax.texts]
+    assert len(boxes) == 2 * len(counts)
+    overlapping = [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+    assert not overlapping
+    assert ax.texts[1].get_text() == "44,313\nunforgettable"
+    assert fig.axes[0].get_window_extent(renderer).contains(*boxes[len(counts) + 1].corners()[1])  # inside the axes
