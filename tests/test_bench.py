@@ -9,8 +9,9 @@ import torch
 
 from bench import controls
 from bench.baseline import baseline_model, loaders
-from bench.measure import evaluation_candidates
+from bench.measure import evaluation_candidates, remove_published
 from bench.run import merge, ratios
+from fmnist_common.artifacts import published_folder
 from trainer.config import resolve
 
 
@@ -75,3 +76,16 @@ def test_evaluation_candidates_include_the_run_as_trained(smoke_run, data_dir):
     assert list(accuracies) == ["trained", "trained+flip"]
     history = json.loads((smoke_run / "history.json").read_text())
     assert accuracies["trained+flip"] == history[-1]["test_accuracy"]  # the smoke preset's own choice
+
+
+def test_the_first_analysis_is_timed_with_nothing_of_an_earlier_one_left(tmp_path):
+    """A published analysis is a link to a hidden build; both go, or the analyzer would publish the
+    build again and reuse its training points."""
+    for text in ("old", "new"):
+        with published_folder(tmp_path / "analysis", "analysis") as build:
+            (build / "train_points.npz").write_text(text)
+    assert (tmp_path / "analysis").is_symlink()
+    (tmp_path / ".analysis-leftover").mkdir()  # a killed build's leftover
+    (tmp_path / "model.onnx").write_text("kept")
+    remove_published(tmp_path / "analysis")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
