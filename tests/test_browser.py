@@ -72,6 +72,35 @@ def test_every_internal_link_resolves(browser, served_site):
     assert checked > 60
 
 
+# The figures of panels side by side, by the page that shows them.
+WIDE_FIGURES = {"index.html": ["training_curves"],
+                "information_plane.html": ["information_plane", "information_curves"],
+                "calibration.html": ["calibration"], "hard_negatives.html": ["near_copies"]}
+
+
+@pytest.mark.parametrize("width", [420, 1280])
+def test_wide_figures_keep_a_readable_width_on_a_phone(browser, served_site, width):
+    """On a phone a side-by-side figure is drawn at least 640 px wide (about 0.6 of its pixels, where the
+    column would shrink it to a third) and scrolls inside its paragraph; the page never scrolls
+    sideways. On a wide screen it fits its column, as every figure does."""
+    base, _ = served_site
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    for name, figures in WIDE_FIGURES.items():
+        page.goto(base + name, wait_until="networkidle")
+        shown = page.eval_on_selector_all("img.figure-wide", """els => els.map(e => ({
+            src: e.getAttribute('src'), width: e.getBoundingClientRect().width,
+            scrolls: e.parentElement.scrollWidth > e.parentElement.clientWidth,
+            column: e.parentElement.clientWidth}))""")
+        assert [s["src"].rsplit("/", 1)[-1].split(".")[0] for s in shown] == figures, name
+        for figure in shown:
+            if width == 420:
+                assert figure["width"] >= 640 and figure["scrolls"], (name, figure)
+            else:
+                assert figure["width"] <= figure["column"] and not figure["scrolls"], (name, figure)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+    page.close()
+
+
 def test_hard_negative_table_holds_every_image(browser, served_site):
     base, run = served_site
     results = json.loads((run / "analysis" / "results.json").read_text())
