@@ -148,3 +148,16 @@ def test_explorer(browser, served_site):
     )
     assert 1_000_000 < transferred <= 6_000_000
     page.close()
+
+
+def test_metadata_keys_stay_on_one_line_on_a_phone(browser, served_site):
+    base, run = served_site
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    page.goto(base + "model.html", wait_until="networkidle")
+    lines = page.eval_on_selector_all("code.meta-key",
+                                      "els => els.map(e => [e.textContent, e.getClientRects().length])")
+    metadata = json.loads((run / "analysis" / "results.json").read_text())["model"]["metadata"]
+    assert sorted(key for key, _ in lines) == sorted(metadata) and "bottleneck_dim" in metadata
+    assert all(count == 1 for _, count in lines), lines
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    page.close()
