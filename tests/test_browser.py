@@ -150,14 +150,18 @@ def test_explorer(browser, served_site):
     page.close()
 
 
-def test_metadata_keys_stay_on_one_line_on_a_phone(browser, served_site):
+def test_names_and_metadata_keys_stay_on_one_line_on_a_phone(browser, served_site):
+    """At 420 px the model page's tensor names and metadata keys never break mid-word (bottlenec/k,
+    bottleneck_d/im), and the page does not scroll sideways."""
     base, run = served_site
     page = browser.new_page(viewport={"width": 420, "height": 900})
     page.goto(base + "model.html", wait_until="networkidle")
-    lines = page.eval_on_selector_all("code.meta-key",
+    lines = page.eval_on_selector_all("code.word",
                                       "els => els.map(e => [e.textContent, e.getClientRects().length])")
-    metadata = json.loads((run / "analysis" / "results.json").read_text())["model"]["metadata"]
-    assert sorted(key for key, _ in lines) == sorted(metadata) and "bottleneck_dim" in metadata
+    model = json.loads((run / "analysis" / "results.json").read_text())["model"]
+    names = [arg["name"] for arg in model["inputs"] + model["outputs"]]
+    assert sorted(word for word, _ in lines) == sorted(names + list(model["metadata"]))
+    assert "bottleneck" in names and "bottleneck_dim" in model["metadata"]
     assert all(count == 1 for _, count in lines), lines
     assert page.evaluate("document.documentElement.scrollWidth") <= 420
     page.close()
