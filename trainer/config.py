@@ -66,8 +66,8 @@ class TrainConfig:
 
 
 PRESETS: dict[str, TrainConfig] = {
-    # The report's model in about 13 minutes on 2 cores. Fewer epochs lose accuracy faster than the
-    # levers tried so far win it back (docs/recipe.md); 40 epochs gained 0.4 points at 1.7x the time.
+    # The report's model in about 12 minutes on 2 cores. Fewer epochs lose accuracy faster than the
+    # levers tried so far win it back, and more epochs gain little for their time (docs/recipe.md).
     "default": TrainConfig(),
     # A quick look: >= 90% in a few minutes on 2 CPU cores. Fewer snapshots (about 100 frames) keep
     # the recording cost small in a short run; shifts of 1 pixel, not 2, gained 0.3 points at 6 and
