@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from dataclasses import dataclass
 
-from analyzer import animation, calibration, information
+from analyzer import animation, calibration, information, neighbours
 from analyzer.onnx_model import available_cores
 from fmnist_common.flags import add_flags, flag, option
 
@@ -58,14 +59,15 @@ class AnalyzeConfig:
             )
         limits = {"threads": (available_cores(), "the cores this process may use"),
                   "calibration_bins": (calibration.MAX_BINS, "bins of 1 percentage point"),
+                  "neighbours": (neighbours.MAX_K, "a row of thumbnails under each hard negative"),
                   "gif_frame_ms": (animation.MAX_FRAME_MS, "the longest delay a GIF can store")}
         for name, (high, why) in limits.items():
             if getattr(self, name) > high:
                 raise ConfigError(f"--{flag(name)} {getattr(self, name)} must be at most {high:,} ({why})")
         if self.occlusion_patch > 28:
             raise ConfigError(f"--occlusion-patch {self.occlusion_patch} must be at most 28 (the image's side)")
-        if not self.information_noise > 0:
-            raise ConfigError(f"--information-noise {self.information_noise} must be positive")
+        if not (self.information_noise > 0 and math.isfinite(self.information_noise)):
+            raise ConfigError(f"--information-noise {self.information_noise} must be positive and finite")
 
 
 def build_parser(description: str) -> argparse.ArgumentParser:

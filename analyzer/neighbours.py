@@ -24,6 +24,7 @@ from analyzer import figures, hard_negatives, train_points
 from analyzer.inputs import Inputs, Subject, TrainSet, as_vectors
 
 CHUNK = 500  # queries per distance block: 500 x 60,000 float32 = 120 MB
+MAX_K = 10  # the most neighbours per image: a page row of thumbnails (and 4k exact candidates per query)
 BASE_RATE_LIMIT = 0.01  # the flag's threshold: the smallest count firing for at most 1% of correct images
 
 

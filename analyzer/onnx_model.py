@@ -41,6 +41,9 @@ MAX_CLASSES = 100
 # Class names label the figures' axes, so the figures grow with the longest name: 300 characters
 # (a sentence) keep the confusion matrix within a few thousand pixels; 3,000 drew 1.36 gigapixels.
 MAX_NAME_CHARS = 300
+# Embeddings, overrides and isolates: unclosed in a name, they run on past it (an override reverses
+# what follows), and the pages quote names inside sentences. Right-to-left scripts need none of them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # The analysis sums squared coordinates in float32 (largest 3.4e38), so values near 1e19 overflow to
 # infinity and NaN; no trained network's logits or bottleneck come within many orders of 1e15.
 MAX_MAGNITUDE = 1e15
@@ -116,7 +119,7 @@ def check_model_path(path: Path) -> None:
             raise ModelError(f"{path} is a folder; pass one of the .onnx files inside it ({listed}) as --model")
         raise ModelError(f"{path} is a folder and holds no .onnx file; pass the model file as --model")
     if not path.is_file():
-        raise ModelError(f"{path} not found; run \"make export\" first or pass --model")
+        raise ModelError(f"{path} not found; pass an ONNX model as --model (\"make export\" writes RUN/model.onnx)")
 
 
 def check_interface(path: Path, session: ort.InferenceSession, meta: dict[str, str]) -> None:
@@ -194,6 +197,12 @@ def parse_class_names(path: Path, meta: dict[str, str]) -> list[str]:
         raise ModelError(
             f"{path}: metadata 'class_names': class {blank}'s name is empty{spaces}; give every class a visible name"
         )
+    for index, name in enumerate(names):
+        control = next((c for c in name if c in BIDI_CONTROLS), None)
+        if control is not None:
+            raise ModelError(f"{path}: metadata 'class_names': class {index}'s name holds the bidirectional control "
+                             f"U+{ord(control):04X}, which would reorder the text after the name in every sentence "
+                             "that quotes it; remove it (right-to-left names need none)")
     return names
 
 

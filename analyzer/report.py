@@ -51,8 +51,8 @@ from analyzer.onnx_model import LoadedModel, ModelError, load
 from fmnist_common.artifacts import check_replaceable, folder_lock, published_folder, write_json
 from fmnist_common.idx import load_test_set
 
-# a run folder mistaken for --out
-RUN_FILES = ("model.onnx", "checkpoint.pt", "snapshots.npz", "dynamics.npz", "history.json")
+# a run folder mistaken for --out: a trainer's, or one holding only an analysis and its report (journey 2)
+RUN_FILES = ("model.onnx", "checkpoint.pt", "snapshots.npz", "dynamics.npz", "history.json", "analysis", "site")
 # (block of results.json, its subject's analyse): in order, a subject after those whose blocks it reads
 SUBJECTS: tuple[tuple[str, Callable[[Inputs, Path], Subject]], ...] = (
     ("confusion", confusion.analyse),
@@ -75,17 +75,18 @@ class OutputError(OSError):
 
 
 def check_output(out: Path) -> None:
-    """Refuse an output that is a file, lies under a file, or sits in a folder we cannot write."""
+    """Refuse an output that is a file, lies under a file, or would sit in a folder we cannot write.
+    Creates nothing: the folders it lacks are made when the analysis publishes, so a run that fails
+    before then leaves no empty folders behind."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file; choose a folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as exc:
-        raise OutputError(f"--out {out} lies under a file ({exc.filename}); choose another folder") from exc
-    except OSError as exc:
-        raise OutputError(f"cannot create {out.parent} ({exc.strerror}); choose a writable --out") from exc
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write into {out.parent}; choose a writable --out")
+    existing = out.parent
+    while not (existing.exists() or existing.is_symlink()) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"--out {out} lies under a file ({existing}); choose another folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write into {existing}; choose a writable --out")
     run_files = [name for name in RUN_FILES if (out / name).exists()]
     hint = (f"Did you mean --out {out / 'analysis'}?" if run_files
             else "Choose a new or empty folder for --out, or an analysis folder to replace.")

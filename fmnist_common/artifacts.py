@@ -91,8 +91,11 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[None]:
         yield
 
 
-MARKER = ".fmnist-bottleneck.json"  # inside every folder a stage publishes whole: what wrote it
-MARKER_FORMAT = 1
+MARKER = ".fmnist-bottleneck.json"  # inside every folder a stage publishes whole: what wrote it, and its files
+MARKER_FORMAT = 2  # 1 named only the kind; 2 also lists the files, so files added later are not lost
+# What a desktop's file browser leaves in every folder it shows (macOS Finder, Windows Explorer):
+# replaced with the folder, or a report once opened in Finder could never be rebuilt.
+DESKTOP_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 
 class NotReplaceable(RuntimeError):
@@ -113,6 +116,31 @@ def marker_kind(folder: Path) -> str | None:
     return record.get("kind") if isinstance(record, dict) else None
 
 
+def files_in(folder: Path) -> list[str]:
+    """Every file and symbolic link under `folder` (links not followed) but the marker, as sorted
+    relative paths: what the marker records, and what a later run compares with it."""
+    found = []
+    for root, folders, files in os.walk(folder):
+        here = Path(root)
+        found += [(here / name).relative_to(folder).as_posix() for name in files]
+        found += [(here / name).relative_to(folder).as_posix() for name in folders if (here / name).is_symlink()]
+    return sorted(name for name in found if name != MARKER)
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """The files under a published `folder` that its stage did not write (none when its marker
+    predates the file list): the user's own, which replacing the folder would delete."""
+    try:
+        record = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    written = record.get("files") if isinstance(record, dict) else None
+    if not isinstance(written, list):
+        return []
+    written = set(written)
+    return [name for name in files_in(folder) if name not in written and Path(name).name not in DESKTOP_LITTER]
+
+
 def is_own_link(folder: Path) -> bool:
     """Whether `folder` is a symlink a publication made: to `.NAME-<random>` beside it."""
     if not folder.is_symlink():
@@ -130,20 +158,25 @@ def check_replaceable(folder: str | os.PathLike, kind: str, hint: str) -> None:
     folder = Path(folder)
     described = ("an " if kind[0] in "aeiou" else "a ") + f"{kind} folder"
     if folder.is_symlink():
-        if is_own_link(folder) and (not folder.exists() or marker_kind(folder) == kind):
-            return
-        raise NotReplaceable(f"{folder} is a symbolic link to {os.readlink(folder)}, not {described} this "
-                             f"project wrote, so it is left as it is. {hint}")
-    if not folder.exists():
-        return
-    if not folder.is_dir():
-        raise NotReplaceable(f"{folder} is a file, not {described}, so it is left as it is. {hint}")
-    entries = sorted(p.name for p in folder.iterdir())
-    if not entries or marker_kind(folder) == kind:
-        return
-    shown = ", ".join(entries[:6]) + (f" and {len(entries) - 6} more" if len(entries) > 6 else "")
-    raise NotReplaceable(f"{folder} is not {described} this project wrote (it holds {shown}); it would be "
-                         f"replaced whole, so it is left as it is. {hint}")
+        if not (is_own_link(folder) and (not folder.exists() or marker_kind(folder) == kind)):
+            raise NotReplaceable(f"{folder} is a symbolic link to {os.readlink(folder)}, not {described} this "
+                                 f"project wrote, so it is left as it is. {hint}")
+    elif folder.exists():
+        if not folder.is_dir():
+            raise NotReplaceable(f"{folder} is a file, not {described}, so it is left as it is. {hint}")
+        entries = sorted(p.name for p in folder.iterdir())
+        if entries and marker_kind(folder) != kind:
+            raise NotReplaceable(f"{folder} is not {described} this project wrote (it holds {listed(entries)}); "
+                                 f"it would be replaced whole, so it is left as it is. {hint}")
+    foreign = foreign_files(folder)
+    if foreign:
+        raise NotReplaceable(f"{folder} holds {listed(foreign)}, which this project did not write; the {kind} is "
+                             "replaced whole, so it is left as it is. Move those files out of it, then run again.")
+
+
+def listed(names: list[str]) -> str:
+    """The first six names, and how many more."""
+    return ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
 
 
 def link(path: Path, target: str) -> None:
@@ -200,7 +233,7 @@ def published_folder(folder: str | os.PathLike, kind: str) -> Iterator[Path]:
     build.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700 folders; use the usual mode
     try:
         yield build
-        write_json(build / MARKER, {"kind": kind, "format": MARKER_FORMAT})
+        write_json(build / MARKER, {"kind": kind, "format": MARKER_FORMAT, "files": files_in(build)})
         previous = folder.parent / os.readlink(folder) if folder.is_symlink() else None
         if folder.is_dir() and not folder.is_symlink():
             previous = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))

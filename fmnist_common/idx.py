@@ -51,6 +51,11 @@ MAX_IMAGES = 100_000
 IMAGE_SHAPE = (28, 28)
 
 
+# How a message on missing data ends; the stages name their data folder by different flags.
+WHERE = ("pass the folder holding the Fashion-MNIST files (the two t10k files; the two train files add the "
+         "nearest training images), or the data root where \"make data\" put them under FashionMNIST/raw/")
+
+
 def open_idx(folder: Path, name: str) -> tuple[BinaryIO, Path]:
     """A binary stream of `name` in `folder`, from the IDX file or else its `.gz`, and that file."""
     plain, packed = folder / name, folder / f"{name}.gz"
@@ -58,8 +63,7 @@ def open_idx(folder: Path, name: str) -> tuple[BinaryIO, Path]:
         return open(plain, "rb"), plain
     if packed.is_file():
         return gzip.open(packed, "rb"), packed
-    raise IdxError(f"{plain} not found (nor {packed.name}); pass as --data a folder holding the four Fashion-MNIST "
-                   "files (or the data root where \"make data\" put them under FashionMNIST/raw/)")
+    raise IdxError(f"{plain} not found (nor {packed.name}); {WHERE}")
 
 
 def expected_shape(shape: tuple[int, ...], magic: int, source: str) -> None:
@@ -108,6 +112,8 @@ def read_idx(folder: Path, name: str, magic: int) -> tuple[np.ndarray, bytes]:
 
 def load_split(data_dir: str | Path, images_name: str, labels_name: str) -> tuple[np.ndarray, np.ndarray, str]:
     """Images (N, 28, 28) uint8, labels (N,) int64 and the sha256 of both decompressed files."""
+    if not Path(data_dir).is_dir():
+        raise IdxError(f"{data_dir} {'is not a folder' if Path(data_dir).exists() else 'not found'}; {WHERE}")
     folder = files_folder(data_dir)
     images, image_bytes = read_idx(folder, images_name, IMAGES_MAGIC)
     labels, label_bytes = read_idx(folder, labels_name, LABELS_MAGIC)

@@ -63,7 +63,7 @@ PARTS = {
     "dynamics": Part("the whole Training dynamics page (data map, forgetting) and, in the Confusion matrix's "
                      "gallery, each test image's history over training", ("training_dynamics.md", "confusion.md")),
     "export": Part("the export parity checks", ("model.md",)),
-    "model_file": Part("the model download", ("model.md",)),
+    "model_file": Part("the model download and the Try it page, which runs it", ("model.md", "try_it.md")),
 }
 
 
@@ -85,7 +85,8 @@ def missing(run: Path, results: dict, config: dict | None, export: dict | None) 
         "dynamics": None if results.get("dynamics") else "the analysis was given no dynamics.npz (--dynamics)",
         "export": None if export is not None else "the run folder holds no export_report.json (the exporter writes it)",
         "model_file": None if (run / "model.onnx").is_file() else "the run folder holds no model.onnx",
-        # not a part of PARTS: the page is an extra whose absence the renderer prints as a warning
+        # not a part of PARTS: with the model there, the page is an extra whose absence the renderer
+        # prints as a warning (without it, the model_file part says so)
         "try_it": try_it.left_out(run, results),
     }
 

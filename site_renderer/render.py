@@ -281,6 +281,9 @@ def render(run: Path, templates: Traversable | None = None) -> Path:
     if not os.access(run, os.W_OK | os.X_OK):
         raise SiteError(f"cannot write into {run}, where the report is built (RUN/report, RUN/site); make it "
                         "writable, or copy the run folder and pass the copy as --run")
+    if not (run / "analysis").is_dir():
+        raise SiteError(f"{run / 'analysis'} not found; analyse the model into it first (python -m analyzer "
+                        f"--model M --data D --out {run / 'analysis'}, or make analyze)")
     check_layout(run)
     with folder_lock(run / "site"):  # RUN/.site.lock: two renders into one run folder would mix their files
         for leftover in LEGACY_LEFTOVERS:

@@ -34,6 +34,7 @@ def render_stub(run: str, version: str) -> None:
     from site_renderer import render as site
 
     real, site.build = site.build, build
+    (Path(run) / "analysis").mkdir(parents=True, exist_ok=True)  # what the renderer checks first
     try:  # called in the test's own process too, where the real build must come back
         arm()
         site.render(Path(run))

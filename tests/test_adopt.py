@@ -200,6 +200,28 @@ def test_a_refusal_is_one_line_and_writes_nothing(case, data_dir, tmp_path, caps
     assert not out.parent.exists() or not any(out.parent.iterdir())
 
 
+@pytest.mark.parametrize("theirs", ["model.onnx", "adopt_report.json"])
+def test_what_adopt_did_not_write_is_never_replaced(data_dir, tmp_path, capsys, theirs):
+    onnx.save(foreign.keras_hw(), tmp_path / "in.onnx")
+    out = tmp_path / "out" / "model.onnx"
+    assert main([str(tmp_path / "in.onnx"), "--out", str(out), "--data", str(data_dir)]) == 0
+    assert main([str(tmp_path / "in.onnx"), "--out", str(out), "--data", str(data_dir)]) == 0  # a rerun replaces
+    capsys.readouterr()
+    mine = out.parent / theirs
+    if theirs == "model.onnx":
+        onnx.save(foreign.keras_nhwc(), mine)  # someone's model, not adopted
+    else:
+        mine.write_text('{"my": "notes"}')
+    before = mine.read_bytes()
+    assert main([str(tmp_path / "in.onnx"), "--out", str(out), "--data", str(data_dir)]) == 2
+    expected = (f"--out {out} is a model this command did not write (it has no 'adopted_from' metadata); adopting "
+                "would replace it, so it is left as it is; choose another name" if theirs == "model.onnx" else
+                f"{mine} is not a report this command wrote; adopting writes its report beside --out, so it is left "
+                "as it is; choose another folder for --out")
+    assert capsys.readouterr().err == f"error: {expected}\n"
+    assert mine.read_bytes() == before
+
+
 def test_a_missing_external_data_file_is_named(data_dir, tmp_path, capsys):
     onnx.save(foreign.keras_nhwc(), tmp_path / "model.onnx", save_as_external_data=True, location="weights.bin",
               size_threshold=0)

@@ -176,7 +176,8 @@ def test_truncated_idx_file(tmp_path, capsys):
 def test_missing_model(tmp_path, capsys):
     assert main(["--model", str(tmp_path / "none.onnx"), "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     missing = tmp_path / "none.onnx"
-    assert capsys.readouterr().err == f'error: {missing} not found; run "make export" first or pass --model\n'
+    assert capsys.readouterr().err == (f'error: {missing} not found; pass an ONNX model as --model ("make export" '
+                                       'writes RUN/model.onnx)\n')
 
 
 def test_reliability_on_known_cases():

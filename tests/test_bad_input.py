@@ -133,6 +133,28 @@ def test_output_under_a_file(tmp_path, capsys, no_inference):
     assert (tmp_path / "plain").read_text() == "keep me"
 
 
+@pytest.mark.parametrize("kind", ["missing", "a file"])
+def test_data_that_is_no_folder_is_named_as_such(tmp_path, capsys, kind):
+    data = tmp_path / "nowhere"
+    if kind == "a file":
+        data.write_text("keep me")
+    onnx.save(good_model(), tmp_path / "model.onnx")
+    assert main(["--model", str(tmp_path / "model.onnx"), "--data", str(data), "--out", str(tmp_path / "out")]) == 2
+    what = "not found" if kind == "missing" else "is not a folder"
+    assert capsys.readouterr().err == (
+        f"error: {data} {what}; pass the folder holding the Fashion-MNIST files (the two t10k files; the two train "
+        'files add the nearest training images), or the data root where "make data" put them under '
+        "FashionMNIST/raw/\n")
+
+
+def test_a_failed_analysis_leaves_no_folders_behind(tmp_path, capsys):
+    model = good_model()
+    model.graph.output.pop()  # no 'bottleneck': refused once the model is read, before any work
+    code, out = run(tmp_path, model, out=tmp_path / "fresh" / "a" / "analysis")
+    assert code == 2 and "lacks the output(s) ['bottleneck']" in capsys.readouterr().err
+    assert not (tmp_path / "fresh").exists()
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_output_in_a_read_only_folder(tmp_path, capsys, no_inference):
     locked = tmp_path / "locked"
@@ -261,7 +283,10 @@ def test_a_one_unit_bottleneck_is_drawn_with_a_row_per_class(tmp_path):
 @pytest.mark.parametrize(("flags", "message"), [
     (["--top-k", "0"], "--top-k 0 must be at least 1"),
     (["--gif-frame-ms", "85"], "--gif-frame-ms 85 must be a multiple of 10 (GIF delays are in 1/100 s)"),
-    (["--information-noise", "0"], "--information-noise 0.0 must be positive"),
+    (["--information-noise", "0"], "--information-noise 0.0 must be positive and finite"),
+    (["--information-noise", "inf"], "--information-noise inf must be positive and finite"),
+    (["--neighbours", "100000"], "--neighbours 100000 must be at most 10 (a row of thumbnails under each hard "
+                                 "negative)"),
     (["--batch-size", "0"], "--batch-size 0 must be at least 1"),
     (["--threads", "100000"], f"--threads 100000 must be at most {available_cores()} (the cores this process may use)"),
     (["--calibration-bins", "1000000"], "--calibration-bins 1000000 must be at most 100 (bins of 1 percentage point)"),

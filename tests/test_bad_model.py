@@ -147,6 +147,25 @@ def test_blank_class_name_is_refused(tmp_path, capsys, names, blank, spaces):
     )
 
 
+@pytest.mark.parametrize(("names", "index", "control"), [
+    (["a", "\u202eevil", "c", "d"], 1, "202E"),  # right-to-left override: "evil and c5" would read "5c dna"
+    (["a", "b", "c", "d\u2067"], 3, "2067"),  # an isolate never closed
+])
+def test_a_class_name_that_would_reorder_the_page_text_is_refused(tmp_path, capsys, names, index, control):
+    code, run = analyse(tmp_path, linear_pixel_model(WEIGHT, BIAS, names))
+    assert refused(capsys, code, run) == (
+        f"error: {tmp_path / 'model.onnx'}: metadata 'class_names': class {index}'s name holds the bidirectional "
+        f"control U+{control}, which would reorder the text after the name in every sentence that quotes it; remove "
+        "it (right-to-left names need none)\n"
+    )
+
+
+def test_a_right_to_left_class_name_is_analysed(tmp_path):
+    names = ["חולצה", "قميص", "c", "d"]  # Hebrew and Arabic: their direction comes from the letters
+    code, run = analyse(tmp_path, linear_pixel_model(WEIGHT, BIAS, names))
+    assert code == 0 and json.loads((run / "analysis" / "results.json").read_text())["class_names"] == names
+
+
 @pytest.mark.parametrize("onnx_files", [["model.onnx"], ["a.onnx", "b.onnx"], []])
 def test_model_that_is_a_folder_names_the_file_inside(tmp_path, capsys, onnx_files):
     folder = tmp_path / "exported"

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 BLOCK_TORCH = (
@@ -31,6 +33,17 @@ def test_blocking_really_blocks():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr.endswith("ModuleNotFoundError: import of torch halted; None in sys.modules\n")
+
+
+@pytest.mark.parametrize(("stage", "instead"), [("exporter", "python -m exporter.adopt"),
+                                               ("trainer", "python -m analyzer")])
+def test_the_stages_that_need_torch_say_so_in_one_line(stage, instead):
+    code = ("import runpy, sys\nsys.modules['torch'] = None\nsys.argv = ['-m', '--help']\n"
+            f"runpy.run_module({stage!r}, run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"error: python -m {stage} needs torch, ") and done.stderr.count("\n") == 1
+    assert instead in done.stderr
 
 
 def test_no_module_of_the_analyzer_imports_torch_or_the_trainer():

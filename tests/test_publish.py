@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from analyzer.cli import main as analyse_main
-from fmnist_common.artifacts import MARKER
+from fmnist_common.artifacts import MARKER, NotReplaceable, check_replaceable
 from site_renderer import render as site
 from site_renderer.cli import main as site_main
 from tests.conftest import REPO
@@ -92,6 +92,24 @@ def test_a_publication_into_a_missing_folder_needs_no_earlier_one(tmp_path):
     assert (tmp_path / "out").is_symlink() and os.readlink(tmp_path / "out").startswith(".out-")
 
 
+def test_files_added_to_a_published_folder_are_never_replaced(tmp_path):
+    """The marker lists what the stage wrote; a file the user put in since stops the next run."""
+    out = tmp_path / "out"
+    publish_payload(str(out), "first")
+    (out / "mine.txt").write_text("mine")
+    (out / "sub" / "notes.md").write_text("mine too")
+    (out / ".DS_Store").write_bytes(b"\0")  # what a desktop's file browser leaves: replaced with the folder
+    with pytest.raises(NotReplaceable, match=rf"^{out} holds mine.txt, sub/notes.md, which this project did not "
+                                             r"write; the payload is replaced whole, so it is left as it is\. "):
+        check_replaceable(out, "payload", "")
+    assert (out / "mine.txt").read_text() == "mine" and (out / "one.txt").read_text() == "first"
+    (out / "mine.txt").unlink()
+    (out / "sub" / "notes.md").unlink()
+    check_replaceable(out, "payload", "")
+    publish_payload(str(out), "second")
+    assert version_of(out) == "second"
+
+
 # --- the site renderer ------------------------------------------------------------------------------
 
 def report_version(run: Path) -> str:
@@ -119,8 +137,8 @@ def test_a_kill_at_any_step_of_a_site_build_leaves_one_whole_report(tmp_path):
         render_stub(str(trial), "third")
         assert report_version(trial) == "third"
         leftovers = sorted(p.name for p in trial.iterdir())
-        assert leftovers == sorted([".site.lock", os.readlink(trial / "report"), "docs", "mkdocs.yml", "report",
-                                    "site"]), (k, leftovers)
+        assert leftovers == sorted([".site.lock", os.readlink(trial / "report"), "analysis", "docs", "mkdocs.yml",
+                                    "report", "site"]), (k, leftovers)
         k += 1
     assert k > 5 and seen == {"old", "new"}
 
@@ -165,6 +183,18 @@ def test_the_site_never_replaces_what_it_did_not_write(tmp_path, capsys, name):
     assert err.startswith(f"error: {mine} ") and err.count("\n") == 1
     assert "left as it is" in err and "pass another --run" in err
     assert (mine / "notes.txt").read_text() == "mine" if mine.is_dir() else mine.read_text().startswith("site_name")
+
+
+def test_a_file_added_to_a_built_report_is_kept(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    render_stub(str(run), "first")
+    (run / "site" / "CNAME").write_text("report.example.org\n")  # what a GitHub Pages site keeps beside its pages
+    assert site_main(["--run", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {run / 'report'} holds site/CNAME, which this project did not write; the report is "
+                   "replaced whole, so it is left as it is. Move those files out of it, then run again.\n")
+    assert (run / "site" / "CNAME").read_text() == "report.example.org\n" and report_version(run) == "first"
 
 
 def test_the_mkdocs_child_dies_with_a_killed_build(smoke_site, tmp_path):
@@ -250,6 +280,14 @@ def test_out_that_is_a_run_folder_is_refused_before_any_work(handmade, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model.onnx", "run"]  # no lock, no build
 
 
+def test_out_that_is_a_run_folder_of_an_analysis_alone_gets_the_same_hint(handmade, tmp_path, capsys):
+    model, data = handmade
+    run = tmp_path / "my-run"
+    assert analyse(model, data, run / "analysis") == 0
+    assert analyse(model, data, run) == 2
+    assert capsys.readouterr().err.endswith(f"Did you mean --out {run / 'analysis'}?\n")
+
+
 def test_out_that_is_the_dataset_is_refused(handmade, tmp_path, capsys):
     model, data = handmade
     raw = data / "FashionMNIST" / "raw"
@@ -269,8 +307,22 @@ def test_out_is_replaced_when_it_is_empty_missing_or_an_analysis(handmade, tmp_p
     if kind == "own analysis":
         assert analyse(model, data, out) == 0
     assert analyse(model, data, out) == 0
-    assert out.is_symlink() and json.loads((out / MARKER).read_text()) == {"kind": "analysis", "format": 1}
+    marker = json.loads((out / MARKER).read_text())
+    assert out.is_symlink() and (marker["kind"], marker["format"]) == ("analysis", 2)
+    assert marker["files"] == sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                                     if p.is_file() and p.name != MARKER)
     assert json.loads((out / "results.json").read_text())["total"] == 24
+
+
+def test_a_note_the_user_put_in_an_analysis_is_kept(handmade, tmp_path, capsys):
+    model, data = handmade
+    out = tmp_path / "out"
+    assert analyse(model, data, out) == 0
+    before = (out / "results.json").read_text()
+    (out / "my_note.txt").write_text("mine")
+    assert analyse(model, data, out) == 2
+    assert capsys.readouterr().err.startswith(f"error: {out} holds my_note.txt, which this project did not write")
+    assert (out / "my_note.txt").read_text() == "mine" and (out / "results.json").read_text() == before
 
 
 def test_a_symlink_the_user_made_is_not_followed_into_replacement(handmade, tmp_path, capsys):

@@ -146,8 +146,8 @@ def test_templates_refuse_undefined_values(tmp_path):
 def test_missing_analysis_is_a_clear_error(tmp_path, capsys):
     assert site_main(["--run", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
-        f'error: {tmp_path / "analysis" / "results.json"} not found; run "make analyze" '
-        "(or the stage that writes it) first\n"
+        f"error: {tmp_path / 'analysis'} not found; analyse the model into it first (python -m analyzer --model M "
+        f"--data D --out {tmp_path / 'analysis'}, or make analyze)\n"
     )
 
 

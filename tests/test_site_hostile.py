@@ -41,6 +41,7 @@ HOSTILE = [
     "`tick` _u_ \\",
     "&lt;T&amp;",
 ]
+LONG_NOTE = "<i>x</i>" * 125_000  # a metadata value of 1,000,000 characters, markup to show as text
 PAGES = ["index", "bottleneck", "explorer", "confusion", "hard_negatives", "calibration", "model"]
 RUN_NAME = "run <img src=x onerror=alert('run')> \"q\" &amp; $(x)"  # shown as the site's name and in commands
 THEME_SCRIPTS = ("assets/javascripts/",)
@@ -58,7 +59,8 @@ def hostile_site(tmp_path_factory) -> tuple[Path, Path]:
     labels = np.repeat(np.arange(classes), 20)  # (340,)
     images = rng.integers(0, 256, size=(len(labels), 28, 28)).astype(np.uint8)
     write_test_set(root / "data", images, labels)
-    model = linear_pixel_model(8 * rng.normal(size=(2, classes)), rng.normal(size=classes), HOSTILE)
+    model = linear_pixel_model(8 * rng.normal(size=(2, classes)), rng.normal(size=classes), HOSTILE,
+                               extra_metadata={"notes": LONG_NOTE})
     onnx.save(model, root / "model.onnx")
     run = root / RUN_NAME
     with pytest.warns(UserWarning, match="has no glyph for '服' in the class names"):
@@ -121,6 +123,14 @@ def test_tables_keep_their_columns_and_names_show_as_text(hostile_site):
                                    f"{item['predicted_class']} ")
     metadata = dict(built["model"].tables[1][1:])
     assert json.loads(metadata["class_names"]) == HOSTILE
+
+
+def test_a_long_metadata_value_is_cut_on_the_model_page(hostile_site):
+    _, run = hostile_site
+    metadata = next(t for t in read_page(run / "site" / "model.html").tables if t[0] == ["Key", "Value"])
+    rows = dict(metadata[1:])
+    assert rows["notes"] == LONG_NOTE[:2000] + " … (1,000,000 characters; the rest is in the model file)"
+    assert (run / "site" / "model.html").stat().st_size < 100_000
 
 
 def test_every_thumbnail_exists(hostile_site):

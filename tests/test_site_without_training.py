@@ -66,7 +66,7 @@ def test_pages_without_their_inputs_are_left_out(foreign_run):
         "Confusion matrix's gallery, each test image's history over training; the analysis was given no "
         "dynamics.npz (--dynamics).",
         "Model: the export parity checks; the run folder holds no export_report.json (the exporter writes it).",
-        "Model: the model download; the run folder holds no model.onnx.",
+        "Model, Try it: the model download and the Try it page, which runs it; the run folder holds no model.onnx.",
     ]
     assert_no_missing_value(foreign_run)
 
@@ -91,7 +91,7 @@ def test_trainer_files_are_optional(smoke_site, tmp_path):
     shutil.copytree(smoke_site / "analysis", run / "analysis")
     assert render(["--run", str(run)]) == 0
     assert len(nav(run)) == 9  # the analysis had snapshots, with the information subset, and dynamics
-    assert [line.split(":")[0] for line in left_out(run)] == ["Overview", "Model", "Model"]
+    assert [line.split(":")[0] for line in left_out(run)] == ["Overview", "Model", "Model, Try it"]
     rows = dict(read_page(run / "site" / "index.html").tables[0][1:])
     history = json.loads((smoke_site / "history.json").read_text())
     assert rows["Training time"] == f"{sum(e['seconds'] for e in history) / 60:.1f} min"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 from onnx import TensorProto, helper
 
 from exporter.adopt import proof, rewrite
@@ -56,12 +57,37 @@ def check_output(out: Path, model: Path) -> None:
         raise AdoptError(f"--out {out} is a folder; choose a .onnx file name")
     if out.resolve() == model.resolve():
         raise AdoptError(f"--out {out} is the model being adopted; choose another name")
+    if out.exists() and not adopted_before(out):
+        raise AdoptError(f"--out {out} is a model this command did not write (it has no 'adopted_from' metadata); "
+                         "adopting would replace it, so it is left as it is; choose another name")
+    report = out.parent / REPORT_NAME
+    if report.exists() and not own_report(report):
+        raise AdoptError(f"{report} is not a report this command wrote; adopting writes its report beside --out, so "
+                         "it is left as it is; choose another folder for --out")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AdoptError(f"cannot write into {out.parent} ({exc.strerror}); choose a writable --out") from exc
     if not os.access(out.parent, os.W_OK | os.X_OK):
         raise AdoptError(f"cannot write into {out.parent}; choose a writable --out")
+
+
+def adopted_before(path: Path) -> bool:
+    """Whether `path` is an ONNX model an earlier adoption wrote: one a rerun may replace."""
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # a protobuf, I/O or onnx error: whatever the file is, it is not one of ours
+        return False
+    return any(prop.key == "adopted_from" for prop in model.metadata_props)
+
+
+def own_report(path: Path) -> bool:
+    """Whether `path` is an adopt_report.json an earlier adoption wrote."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(report, dict) and isinstance(report.get("adopted_from"), dict)
 
 
 def make_plan(source: Source, request: Request, images: np.ndarray) -> tuple[rewrite.Plan, Scores, Bottleneck,

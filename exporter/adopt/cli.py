@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m exporter.adopt", description=__doc__.split("\n\n")[1])
     add = parser.add_argument
     add("model", type=Path, metavar="IN.onnx", help="the ONNX classifier to adopt")
-    add("--out", type=Path, metavar="OUT.onnx", help="ONNX file to write; adopt_report.json goes beside it")
+    add("--out", type=Path, metavar="OUT.onnx", help="ONNX file to write (required but with --list-tensors); "
+        "adopt_report.json goes beside it; a rerun replaces both, anything else there is refused")
     add("--data", type=Path, default=Path("data"), metavar="DIR",
         help="Fashion-MNIST test files (.gz or not) or a data root (default: %(default)s)")
     add("--bottleneck", metavar="TENSOR", help="the tensor to draw, or <NODE for the input of that node "
