@@ -24,6 +24,7 @@ flaws = $(strip $(spaces) $(if $(and $(spaces),$(unsafe)),and) \
 $(foreach v,RUN DATA_DIR VENV FASHION_MNIST_DIR SWEEP,$(if $(call flaws,$v),$(error \
 	error: $v='$(value $v)' contains $(call flaws,$v); make cannot name such a folder; choose a name without them)))
 $(foreach v,RUN DATA_DIR VENV,$(if $(value $v),,$(error error: $v is empty; name a folder, or leave $v unset for its default)))
+$(if $(filter-out 0 1,$(RESUME)),$(error error: RESUME='$(RESUME)'; RESUME=1 continues a killed run, RESUME=0 or none starts afresh))
 # The stages write into RUN and `make clean` empties it, so it can never be the repository or above it.
 REPO := $(patsubst %/,%,$(dir $(realpath $(firstword $(MAKEFILE_LIST)))))
 RUN_PATH := $(patsubst %/,%,$(or $(realpath $(RUN)),$(abspath $(RUN))))
@@ -79,9 +80,10 @@ train: $(RUN)/snapshots.npz ## train the bottleneck CNN (RESUME=1 continues a ki
 # One training run writes all five (snapshots.npz last, when it completes). The checkpoint of a
 # killed run is kept (.PRECIOUS) so that RESUME=1 can continue it.
 TRAIN_OUT := $(RUN)/snapshots.npz $(RUN)/dynamics.npz $(RUN)/checkpoint.pt $(RUN)/history.json $(RUN)/config.json
-.PRECIOUS: $(RUN)/checkpoint.pt $(RUN)/export_report.json
+# So are its configuration and history: without them `make clean` would no longer know the folder.
+.PRECIOUS: $(RUN)/checkpoint.pt $(RUN)/config.json $(RUN)/history.json $(RUN)/export_report.json
 $(TRAIN_OUT) &: $(DATA_STAMP) $(TRAINER_SRC) | $(VENV_STAMP)
-	'$(PY)' -m trainer train --run '$(RUN)' --preset '$(PRESET)' --data-dir '$(DATA_DIR)' $(LOCAL_DATA) $(if $(RESUME),--resume)
+	'$(PY)' -m trainer train --run '$(RUN)' --preset '$(PRESET)' --data-dir '$(DATA_DIR)' $(LOCAL_DATA) $(if $(filter 1,$(RESUME)),--resume)
 
 export: $(RUN)/model.onnx ## export the checkpoint to ONNX and prove it equal to PyTorch
 

@@ -98,11 +98,12 @@ def figure(calibration: dict, path: Path) -> None:
     rel_ax.bar(lows[filled], accuracy[filled], width=width, align="edge", color="#4c72b0",
                edgecolor="white", label="accuracy")
     over, under = filled & (confidence > accuracy), filled & (confidence < accuracy)
-    # opaque, so each gap shows the colour of its legend entry, also where it lies over the accuracy
+    # the top of every blue bar is its bin's accuracy: an over-confident gap stands on it, filled;
+    # an under-confident gap lies inside it, as hatching only, so the blue still reaches the accuracy
     rel_ax.bar(lows[over], (confidence - accuracy)[over], bottom=accuracy[over], width=width, align="edge",
                color=OVER_COLOUR, edgecolor="white", label="over-confident gap (confidence above accuracy)")
     rel_ax.bar(lows[under], (accuracy - confidence)[under], bottom=confidence[under], width=width, align="edge",
-               color=UNDER_COLOUR, edgecolor="white", hatch="//",
+               facecolor="none", edgecolor=UNDER_COLOUR, linewidth=0, hatch="////", hatch_linewidth=1.5,
                label="under-confident gap (accuracy above confidence)")
     rel_ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     rel_ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top-1 probability)", ylabel="accuracy",

@@ -115,8 +115,8 @@ def verdict(estimate: dict, steps: list[int], threshold: float = COMPRESSION_FAL
     if peak == low:
         text = f"I(T;X) starts at its maximum, {i_tx[peak]:.2f} bits at step {steps[peak]:,}"
     else:
-        text = (f"I(T;X) rose {rise:.1%} from {i_tx[low]:.2f} bits at step {steps[low]:,} to {i_tx[peak]:.2f} bits "
-                f"at step {steps[peak]:,}")
+        text = (f"I(T;X) rose from {i_tx[low]:.2f} bits at step {steps[low]:,} to {i_tx[peak]:.2f} bits at step "
+                f"{steps[peak]:,} (by {rise:.1%} of that maximum)")
     if peak == len(i_tx) - 1:
         text += " and was still at its maximum at the end"
     else:

@@ -123,5 +123,6 @@ def write(run: Path, analysis: Path, docs: Path, results: dict, templates: Trave
     (folder / "wasm.js").write_bytes(script("TRY_IT_WASM", packed(files[WASM].read_bytes())))
     (folder / "model.js").write_bytes(script("TRY_IT_MODEL", packed((run / "model.onnx").read_bytes())))
     (folder / "data.js").write_bytes(script("TRY_IT_DATA", page_data(results, images)))
-    return {"wasm": files[WASM].stat().st_size, "model": (run / "model.onnx").stat().st_size, "carried": count,
+    return {"wasm": files[WASM].stat().st_size, "wasm_carried": (folder / "wasm.js").stat().st_size,
+            "model": (run / "model.onnx").stat().st_size, "carried": count,
             "total": sum(f.stat().st_size for f in folder.iterdir())}

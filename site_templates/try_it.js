@@ -128,10 +128,13 @@
     });
   }
 
-  // The five test points nearest to `point` in the plane, nearest first.
-  function nearestTests(point, count) {
+  // The five test points nearest to `point` in the plane, nearest first; a test image asked by its
+  // index (`source` "test:N") is not its own neighbour.
+  function nearestTests(point, count, source) {
     const best = [];
+    const itself = source.startsWith("test:") ? Number(source.slice(5)) : -1;
     explorer.points.forEach(function (p, i) {
+      if (i === itself) return;
       const d = Math.hypot(p[0] - point[0], p[1] - point[1]);
       if (best.length < count || d < best[best.length - 1].d) {
         best.push({ i: i, d: d });
@@ -180,7 +183,7 @@
     let best = 0;
     probabilities.forEach(function (v, c) { if (v > probabilities[best]) best = c; });
     last = { pixels: job.pixels, source: job.source, probabilities: probabilities, point: point,
-             neighbours: nearestTests(point, 5) };
+             neighbours: nearestTests(point, 5, job.source) };
     result.dataset.class = explorer.classNames[best];
     result.dataset.probabilities = JSON.stringify(probabilities);
     result.dataset.x = String(point[0]);
@@ -522,7 +525,7 @@
       " ms; one image takes " + median.toFixed(1) + " ms (the median over " + times.length + " test images, " +
       data.runtime + ", WebAssembly, one thread).";
     root.dataset.state = "ready";
-    note("Ready: draw, drop an image or pick a test image.");
+    note("Ready. Showing test image 0: draw, drop an image or pick another test image.");
     ask(testImage(0), "test:0");
   }
 

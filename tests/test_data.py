@@ -59,6 +59,7 @@ def test_missing_folder_and_missing_file(local_copy, tmp_path):
     (local_copy / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(data.DataError, match=r"t10k-labels-idx1-ubyte.gz not found; put the official"):
         data.prepare(tmp_path / "root", local_copy)
+    assert not (tmp_path / "root").exists()  # a refused folder creates no data folder either
 
 
 def test_half_extracted_file_is_replaced(local_copy, tmp_path):

@@ -77,6 +77,30 @@ def test_touching_the_checkpoint_reruns_only_what_follows(made, venv):
     assert make(venv, "-q", "all", *variables, check=False).returncode == 0
 
 
+@pytest.mark.slow
+def test_a_refused_training_keeps_the_folder_make_clean_knows(made, venv, tmp_path):
+    """A failing trainer (here: a checkpoint.pt it did not write) leaves config.json and history.json
+    as they were: without them `make clean` would refuse the folder as not a run."""
+    _, variables = made
+    run = tmp_path / "run"
+    run.mkdir()
+    kept = {"config.json": '{"config": {}}\n', "history.json": "[]\n", "checkpoint.pt": "not a checkpoint"}
+    for name, text in kept.items():
+        (run / name).write_text(text)
+    done = make(venv, "train", *variables[1:], f"RUN={run}", check=False)
+    assert done.returncode == 2 and "is not a checkpoint written by" in done.stderr
+    assert {p.name: p.read_text() for p in run.iterdir()} == kept
+
+
+@pytest.mark.parametrize("value", ["0", "1", "yes"])
+def test_resume_is_1_or_0(venv, tmp_path, value):
+    done = make(venv, "-n", "train", f"RUN={tmp_path / 'run'}", f"RESUME={value}", check=False)
+    if value == "yes":
+        refused(done, "error: RESUME='yes'; RESUME=1 continues a killed run, RESUME=0 or none starts afresh")
+    else:
+        assert done.returncode == 0 and ("--resume" in done.stdout) == (value == "1")
+
+
 def test_make_test_brings_chromium_once(venv):
     install = f"tests/install_browser.sh '{venv / 'bin' / 'python'}'"
     assert install in make(venv, "-n", "test").stdout.splitlines()

@@ -41,7 +41,7 @@ def reproduce_commands(run: Path) -> list[list[str]]:
     """The commands of the overview's last code block ("Reproduce it"), as shell words."""
     section = (run / "docs" / "index.md").read_text().split("## Reproduce it")[1]
     block = section.split("```bash\n")[-1].split("```")[0]
-    return [shlex.split(line) for line in block.splitlines()]
+    return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines()]
 
 
 def assert_no_missing_value(run: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from tests.conftest import REPO
-from trainer import data
+from trainer import cli, data
 from trainer.checkpoint import RunState
 from trainer.cli import main
 from trainer.config import TrainConfig, resolve
@@ -119,10 +119,31 @@ def test_resume_with_other_settings_is_refused(run_copy, data_dir, capsys):
             "--epochs", "2", "--seed", "7", "--resume"]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {run_copy / 'checkpoint.pt'} was trained with another configuration (")
+    assert err.startswith(f"error: {run_copy / 'checkpoint.pt'} was trained with another configuration (seed 0 "
+                          "there, 7 now); ")
     assert err.endswith("resume with the same preset and flags, or start a fresh run in another --run folder\n")
     assert (run_copy / "config.json").read_bytes() == config_before
     assert json.loads(config_before)["config"]["seed"] == 0
+
+
+def test_a_file_that_is_no_checkpoint_is_one_line_and_nothing_changes(run_copy, data_dir, capsys):
+    (run_copy / "checkpoint.pt").write_text("not a checkpoint")
+    before = {name: (run_copy / name).read_bytes() for name in ("config.json", "history.json")}
+    args = ["train", "--run", str(run_copy), "--data-dir", str(data_dir), "--preset", "smoke", "--epochs", "2"]
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        f'error: {run_copy / "checkpoint.pt"} is not a checkpoint written by "python -m trainer train" (torch.load: '
+        "UnpicklingError); move it away, or train into another --run folder\n")
+    assert {name: (run_copy / name).read_bytes() for name in before} == before
+
+
+def test_ctrl_c_says_how_to_go_on_in_one_line(run_copy, data_dir, capsys, monkeypatch):
+    def interrupted(_args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "run_train", interrupted)
+    assert main(["train", "--run", str(run_copy), "--data-dir", str(data_dir), "--preset", "smoke"]) == 130
+    assert capsys.readouterr().err == (f"interrupted: {run_copy}/checkpoint.pt keeps every finished epoch; add "
+                                       "--resume (make: RESUME=1) to continue\n")
 
 
 def test_unknown_key_in_a_checkpoint_config_is_one_line(run_copy, data_dir, capsys):

@@ -127,6 +127,10 @@ def test_twenty_test_images_answer_as_onnxruntime_in_python_at_the_explorers_poi
         np.testing.assert_allclose(got["point"], plane[row], rtol=0, atol=TOLERANCE)
         np.testing.assert_allclose(got["point"], points[index, :2], rtol=0, atol=5e-4 + TOLERANCE)  # 3 decimals
         assert page.evaluate("tryIt.input()") == images[index].ravel().tolist()
+        shown = [int(a.split("=")[1]) for a in page.eval_on_selector_all(".try-neighbour", "e => e.map(a => a.href)")]
+        distances = np.hypot(*(points[:, :2] - got["point"]).T)
+        distances[index] = np.inf  # an image asked by its index is not its own neighbour
+        assert shown == np.argsort(distances, kind="stable")[:5].tolist()
     assert problems == CLEAN
 
 
@@ -196,6 +200,9 @@ def test_the_page_states_its_measured_speed(try_it_page):
     speed = page.eval_on_selector("#try-speed", "e => [e.dataset.startMs, e.dataset.medianMs, e.textContent]")
     assert float(speed[0]) > 0 and float(speed[1]) > 0
     assert f"one image takes {float(speed[1]):.1f} ms (the median over 100 test images" in speed[2]
+    assert page.inner_text("#try-status") == ("Ready. Showing test image 0: draw, drop an image or pick another test "
+                                              "image.")  # the answer already on the page is test image 0's
+    assert result(page)["source"] == "test:0"
     assert problems == CLEAN
 
 

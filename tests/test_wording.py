@@ -22,21 +22,24 @@ def said(i_tx: list[float], steps: list[int] = STEPS) -> str:
 def test_a_dip_then_a_rise_is_measured_from_the_dip():
     # the run of issue 19: down to 6.70 bits at step 4, up to 8.34 at step 50, then down 13.6%
     text = said([6.92, 6.85, 6.78, 6.703, 7.5, 8.34, 7.8, 7.206])
-    assert ("rose 19.6% from 6.70 bits at step 4 to 8.34 bits at step 50, then fell 13.6% to 7.21 bits "
+    assert ("rose from 6.70 bits at step 4 to 8.34 bits at step 50 (by 19.6% of that maximum), then fell 13.6% to "
+            "7.21 bits "
             "at step 500") in text
     assert "a compression phase appears in this estimate" in text
 
 
 def test_the_fall_ends_at_the_later_minimum_and_the_end_is_named():
     text = said([2.0, 4.0, 3.0, 3.5], [0, 10, 20, 30])
-    assert ("rose 50.0% from 2.00 bits at step 0 to 4.00 bits at step 10, then fell 25.0% to 3.00 bits "
+    assert ("rose from 2.00 bits at step 0 to 4.00 bits at step 10 (by 50.0% of that maximum), then fell 25.0% to "
+            "3.00 bits "
             "at step 20") in text
     assert "(and ended at 3.50 bits)" in text
 
 
 def test_a_monotone_rise_has_no_compression():
     text = said([1.0, 2.0, 3.0, 4.0], [0, 10, 20, 30])
-    assert "rose 75.0% from 1.00 bits at step 0 to 4.00 bits at step 30 and was still at its maximum at the end" in text
+    assert ("rose from 1.00 bits at step 0 to 4.00 bits at step 30 (by 75.0% of that maximum) and was still at its "
+            "maximum at the end") in text
     assert "no compression phase in this estimate" in text
 
 
@@ -54,7 +57,7 @@ def test_a_fall_from_the_start_names_no_rise():
 
 def test_a_small_rise_before_a_fall_is_no_fitting_phase():
     text = said([8.0, 8.2, 7.0], [0, 10, 20])
-    assert "rose 2.4% from 8.00 bits at step 0 to 8.20 bits at step 10, then fell 14.6%" in text
+    assert "rose from 8.00 bits at step 0 to 8.20 bits at step 10 (by 2.4% of that maximum), then fell 14.6%" in text
     assert "The rise is not more than 5%" in text and "phases do not appear" in text
 
 

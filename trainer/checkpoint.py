@@ -60,14 +60,31 @@ def save_checkpoint(path: Path, model, optimizer, config: TrainConfig, state: Ru
         torch.save(payload, tmp)
 
 
+def read_checkpoint(path: Path) -> dict:
+    """The checkpoint at `path` as saved, or one clear error for a file the trainer did not write
+    (torch's own message for such a file runs to lines, and suggests loading it unsafely)."""
+    advice = "move it away, or train into another --run folder"
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unreadable or foreign file gets the same advice
+        raise TrainError(f"{path} is not a checkpoint written by \"python -m trainer train\" (torch.load: "
+                         f"{type(exc).__name__}); {advice}") from exc
+    if not (isinstance(checkpoint, dict) and "epoch" in checkpoint and isinstance(checkpoint.get("config"), dict)):
+        raise TrainError(f"{path} is not a checkpoint written by \"python -m trainer train\" (it holds no epoch "
+                         f"and configuration); {advice}")
+    return checkpoint
+
+
 def load_checkpoint(path: Path, config: TrainConfig, model, optimizer) -> RunState:
     """Restore model, optimiser and run state from `path`, refusing another configuration (the
     device aside: a run may continue on other hardware)."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    saved = dict(checkpoint["config"], device=config.device)
-    if TrainConfig.from_json(saved) != config:
+    checkpoint = read_checkpoint(path)
+    there = TrainConfig.from_json(dict(checkpoint["config"], device=config.device)).to_json()
+    here = config.to_json()
+    differ = [f"{name} {there[name]!r} there, {value!r} now" for name, value in here.items() if there[name] != value]
+    if differ:
         raise TrainError(
-            f"{path} was trained with another configuration ({checkpoint['config']}); resume "
+            f"{path} was trained with another configuration ({'; '.join(differ)}); resume "
             "with the same preset and flags, or start a fresh run in another --run folder"
         )
     missing = [name for name in ARRAYS if name not in checkpoint]
@@ -93,7 +110,7 @@ def check_fresh_start(path: Path) -> None:
     """Refuse to overwrite an unfinished run silently: the user must resume or remove it."""
     if not path.is_file():
         return
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint = read_checkpoint(path)
     if not checkpoint.get("complete", False):
         raise TrainError(
             f"{path} holds an unfinished run (epoch {checkpoint['epoch']} of "

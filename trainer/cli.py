@@ -96,4 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     except (data.DataError, TrainError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: what is kept and how to go on, not a traceback through torch
+        what = (f"{args.run}/checkpoint.pt keeps every finished epoch; add --resume (make: RESUME=1) to continue"
+                if args.command == "train" else "run it again")
+        print(f"interrupted: {what}", file=sys.stderr)
+        return 130
     return 0

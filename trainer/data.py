@@ -60,7 +60,8 @@ def md5_of(path: Path) -> str:
 
 
 def copy_local_files(local_dir: Path, raw: Path) -> None:
-    """Verify the four `.gz` files in `local_dir` and copy them (atomically) into `raw`."""
+    """Verify the four `.gz` files in `local_dir`, then copy them (atomically) into `raw`: a folder
+    that fails the check leaves nothing behind, not even `raw`."""
     if not local_dir.is_dir():
         raise DataError(
             f"{local_dir} is not a folder; FASHION_MNIST_DIR must name a folder holding the four "
@@ -76,11 +77,13 @@ def copy_local_files(local_dir: Path, raw: Path) -> None:
                 f"{source} fails its MD5 check (got {found}, expected {expected}): the file is "
                 "corrupt or truncated; replace it with the official file"
             )
+    raw.mkdir(parents=True, exist_ok=True)
+    for name, expected in FashionMNIST.resources:
         target = raw / name
         if target.is_file() and md5_of(target) == expected:
             continue
         with atomic_path(target) as tmp:
-            shutil.copyfile(source, tmp)
+            shutil.copyfile(local_dir / name, tmp)
 
 
 def remove_partial_extractions(raw: Path) -> None:
@@ -94,9 +97,9 @@ def remove_partial_extractions(raw: Path) -> None:
 def prepare(data_dir: str | Path, local_dir: str | Path | None = None) -> Path:
     """Make the raw and extracted files present and verified; return the raw folder."""
     raw = raw_folder(data_dir)
-    raw.mkdir(parents=True, exist_ok=True)
     if local_dir:
         copy_local_files(Path(local_dir), raw)
+    raw.mkdir(parents=True, exist_ok=True)
     for name, expected in FashionMNIST.resources:
         packed = raw / name
         if packed.is_file() and md5_of(packed) != expected:
