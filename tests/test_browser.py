@@ -82,7 +82,7 @@ WIDE_FIGURES = {"index.html": ["training_curves"],
 def test_wide_figures_keep_a_readable_width_on_a_phone(browser, served_site, width):
     """On a phone a side-by-side figure is drawn at least 640 px wide (about 0.6 of its pixels, where the
     column would shrink it to a third) and scrolls inside its paragraph; the page never scrolls
-    sideways. On a wide screen it fits its column, as every figure does."""
+    sideways, and a line under it says so. On a wide screen it fits its column, as every figure does."""
     base, _ = served_site
     page = browser.new_page(viewport={"width": width, "height": 900})
     for name, figures in WIDE_FIGURES.items():
@@ -90,13 +90,16 @@ def test_wide_figures_keep_a_readable_width_on_a_phone(browser, served_site, wid
         shown = page.eval_on_selector_all("img.figure-wide", """els => els.map(e => ({
             src: e.getAttribute('src'), width: e.getBoundingClientRect().width,
             scrolls: e.parentElement.scrollWidth > e.parentElement.clientWidth,
+            hint: getComputedStyle(e.parentElement, '::after').content,
             column: e.parentElement.clientWidth}))""")
         assert [s["src"].rsplit("/", 1)[-1].split(".")[0] for s in shown] == figures, name
         for figure in shown:
             if width == 420:
                 assert figure["width"] >= 640 and figure["scrolls"], (name, figure)
+                assert figure["hint"] == '"Scroll sideways for the rest of the figure →"', (name, figure)
             else:
                 assert figure["width"] <= figure["column"] and not figure["scrolls"], (name, figure)
+                assert figure["hint"] == "none", (name, figure)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, name
     page.close()
 
