@@ -18,6 +18,7 @@ import onnx
 import torch
 
 from fmnist_common.interface import INPUT_NAME, OUTPUT_NAMES
+from trainer.checkpoint import TrainError, read_checkpoint
 from trainer.config import TrainConfig
 from trainer.model import BottleneckCNN, build_model
 
@@ -40,9 +41,11 @@ def load_trained(checkpoint_path: Path) -> tuple[BottleneckCNN, dict]:
     if not checkpoint_path.is_file():
         raise ExportError(f"{checkpoint_path} not found; run \"make train\" first")
     try:
-        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        checkpoint = read_checkpoint(checkpoint_path)
         config = TrainConfig.from_json(checkpoint["config"])
-    except Exception as exc:  # any unreadable or foreign file gets the same advice
+    except TrainError as exc:
+        raise ExportError(str(exc)) from exc
+    except (ValueError, TypeError) as exc:  # a configuration another version of the trainer wrote
         raise ExportError(
             f"{checkpoint_path} is not a checkpoint written by \"python -m trainer train\" ({exc})"
         ) from exc

@@ -107,13 +107,18 @@ def builds_of(folder: Path) -> list[Path]:
     return sorted(folder.parent.glob(f".{folder.name}-*"))
 
 
-def marker_kind(folder: Path) -> str | None:
-    """The kind of output `folder` holds according to its marker, or None without a readable one."""
+def marker(folder: Path) -> dict:
+    """What `folder`'s marker records ({} without a readable one)."""
     try:
         record = json.loads((folder / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    return record.get("kind") if isinstance(record, dict) else None
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def marker_kind(folder: Path) -> str | None:
+    """The kind of output `folder` holds according to its marker, or None without a readable one."""
+    return marker(folder).get("kind")
 
 
 def files_in(folder: Path) -> list[str]:
@@ -130,11 +135,7 @@ def files_in(folder: Path) -> list[str]:
 def foreign_files(folder: Path) -> list[str]:
     """The files under a published `folder` that its stage did not write (none when its marker
     predates the file list): the user's own, which replacing the folder would delete."""
-    try:
-        record = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    written = record.get("files") if isinstance(record, dict) else None
+    written = marker(folder).get("files")
     if not isinstance(written, list):
         return []
     written = set(written)
