@@ -18,7 +18,6 @@ import onnx
 import torch
 
 from fmnist_common.interface import INPUT_NAME, OUTPUT_NAMES
-from trainer.checkpoint import TrainError, read_checkpoint
 from trainer.config import TrainConfig
 from trainer.model import BottleneckCNN, build_model
 
@@ -40,15 +39,17 @@ def load_trained(checkpoint_path: Path) -> tuple[BottleneckCNN, dict]:
     """The model in eval mode and the raw checkpoint, with clear errors for a wrong file."""
     if not checkpoint_path.is_file():
         raise ExportError(f"{checkpoint_path} not found; run \"make train\" first")
+    # not trainer.checkpoint's reader: it imports the training data module, and editing that must
+    # not make `make` export again
+    foreign = f"{checkpoint_path} is not a checkpoint written by \"python -m trainer train\""
     try:
-        checkpoint = read_checkpoint(checkpoint_path)
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch's own message runs to lines and suggests loading the file unsafely
+        raise ExportError(f"{foreign} (torch.load: {type(exc).__name__})") from exc
+    try:
         config = TrainConfig.from_json(checkpoint["config"])
-    except TrainError as exc:
-        raise ExportError(str(exc)) from exc
-    except (ValueError, TypeError) as exc:  # a configuration another version of the trainer wrote
-        raise ExportError(
-            f"{checkpoint_path} is not a checkpoint written by \"python -m trainer train\" ({exc})"
-        ) from exc
+    except Exception as exc:  # any other content gets the same advice
+        raise ExportError(f"{foreign} ({exc})") from exc
     if not checkpoint.get("complete"):
         raise ExportError(
             f"{checkpoint_path} is from an unfinished run (epoch {checkpoint['epoch']} of "
